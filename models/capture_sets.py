@@ -1,0 +1,107 @@
+"""Reads Backplate's data layouts: capture sets (setK/bkg.png, N.png, N_mask.png) and portrait folders (images/, masks/)."""
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+import cv2
+import numpy as np
+
+SET_DIR_PATTERN = re.compile(r"^set(\d+)$")
+FRAME_PATTERN = re.compile(r"^(\d+)\.png$")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+@dataclass(frozen=True)
+class CaptureFrame:
+    index: int
+    image_path: Path
+    mask_path: Optional[Path]  # None until the frame is annotated
+
+
+@dataclass(frozen=True)
+class CaptureSet:
+    number: int
+    path: Path
+    frames: List[CaptureFrame]
+
+    @property
+    def plate_path(self) -> Path:
+        return self.path / "bkg.png"
+
+    @property
+    def has_plate(self) -> bool:
+        return self.plate_path.is_file()
+
+
+@dataclass(frozen=True)
+class PortraitSample:
+    image_path: Path
+    mask_path: Path
+
+
+def set_number(path: Path) -> Optional[int]:
+    match = SET_DIR_PATTERN.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def frame_index(path: Path) -> Optional[int]:
+    match = FRAME_PATTERN.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def read_set(path: Path) -> CaptureSet:
+    path = Path(path)
+    frames = []
+    for image_path in path.iterdir():
+        index = frame_index(image_path)
+        if index is None:
+            continue
+        mask_path = path / f"{index}_mask.png"
+        frames.append(CaptureFrame(index, image_path, mask_path if mask_path.is_file() else None))
+    frames.sort(key=lambda f: f.index)
+    return CaptureSet(set_number(path), path, frames)
+
+
+def list_sets(root: Path) -> List[CaptureSet]:
+    """All setK/ folders directly under root, in numeric order."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [read_set(p) for p in root.iterdir() if p.is_dir() and set_number(p) is not None]
+    return sorted(found, key=lambda s: s.number)
+
+
+def is_portrait_folder(path: Path) -> bool:
+    path = Path(path)
+    return (path / "images").is_dir() and (path / "masks").is_dir()
+
+
+def list_portraits(root: Path) -> List[PortraitSample]:
+    """Pairs images/NAME.* with masks/NAME.png; images without a mask are left out."""
+    root = Path(root)
+    masks = {p.stem: p for p in (root / "masks").iterdir() if p.suffix.lower() == ".png"}
+    samples = [
+        PortraitSample(p, masks[p.stem])
+        for p in sorted((root / "images").iterdir())
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in masks
+    ]
+    return samples
+
+
+def read_image(path: Path) -> np.ndarray:
+    """BGR uint8 image; raises ValueError naming the file when it can't be read."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot read image {path}: the file is missing, empty or not an image")
+    return image
+
+
+def read_mask(path: Path) -> np.ndarray:
+    """Boolean HxW person mask; any value > 127 in the first channel is person."""
+    mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if mask is None:
+        raise ValueError(f"cannot read mask {path}: the file is missing, empty or not an image")
+    if mask.ndim == 3:
+        mask = mask[:, :, 0]
+    return mask > 127

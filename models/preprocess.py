@@ -1,0 +1,38 @@
+"""Turns camera images into network input, identically for training and inference."""
+from typing import Tuple
+
+import cv2
+import numpy as np
+
+PIXEL_MEAN = 0.5
+PIXEL_STD = 0.25
+
+
+def normalise_image(image_bgr: np.ndarray, in_channels: int = 3) -> np.ndarray:
+    """uint8 BGR HxWx3 -> float32 CxHxW (RGB, or gray when in_channels == 1), roughly zero-mean unit-range."""
+    if in_channels == 1:
+        pixels = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)[None]
+    else:
+        pixels = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)
+    return (pixels.astype(np.float32) * (1.0 / 255.0) - PIXEL_MEAN) * (1.0 / PIXEL_STD)
+
+
+def model_input_size(height: int, width: int, long_side: int, multiple: int) -> Tuple[int, int, int, int]:
+    """(resized_h, resized_w, padded_h, padded_w): aspect kept, long side scaled to long_side, padded up to multiple."""
+    scale = long_side / max(height, width)
+    resized_h = max(1, round(height * scale))
+    resized_w = max(1, round(width * scale))
+    padded_h = -(-resized_h // multiple) * multiple
+    padded_w = -(-resized_w // multiple) * multiple
+    return resized_h, resized_w, padded_h, padded_w
+
+
+def resize_and_pad(image: np.ndarray, resized_hw: Tuple[int, int], padded_hw: Tuple[int, int]) -> np.ndarray:
+    """Area-resize, then replicate the bottom/right border up to the padded size."""
+    resized_h, resized_w = resized_hw
+    padded_h, padded_w = padded_hw
+    if image.shape[:2] != (resized_h, resized_w):
+        image = cv2.resize(image, (resized_w, resized_h), interpolation=cv2.INTER_AREA)
+    if (padded_h, padded_w) != (resized_h, resized_w):
+        image = cv2.copyMakeBorder(image, 0, padded_h - resized_h, 0, padded_w - resized_w, cv2.BORDER_REPLICATE)
+    return image
