@@ -1,0 +1,78 @@
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from app.capture_storage import CaptureStorage, StorageError, write_png_exclusive
+from models.capture_sets import list_sets
+
+
+def frame(value):
+    image = np.zeros((48, 64, 3), np.uint8)
+    image[:, :, 0] = value
+    image[5, 7] = (1, 2, 3)
+    return image
+
+
+def test_first_bkg_makes_set1_and_sav_numbers_from_zero(tmp_path):
+    storage = CaptureStorage(tmp_path / "images")  # root does not exist yet
+    assert storage.current_set is None
+    with pytest.raises(StorageError, match="press Bkg first"):
+        storage.save_frame(frame(1))
+    plate_path = storage.create_set(frame(10))
+    assert plate_path == tmp_path / "images" / "set1" / "bkg.png"
+    paths = [storage.save_frame(frame(v)) for v in (20, 30)]
+    assert [p.name for p in paths] == ["0.png", "1.png"]
+    assert np.array_equal(cv2.imread(str(paths[1])), frame(30))  # raw pixels, lossless
+    assert storage.frame_count() == 2 and storage.saved_this_run == 3
+    assert sorted(os.listdir(tmp_path / "images" / "set1")) == ["0.png", "1.png", "bkg.png"]  # no temp files
+
+
+def test_numbering_resumes_after_restart_and_skips_mask_indices(tmp_path):
+    first = CaptureStorage(tmp_path)
+    first.create_set(frame(1))
+    first.create_set(frame(2))
+    first.save_frame(frame(3))
+    (tmp_path / "set2" / "4_mask.png").write_bytes(b"annotation for a deleted frame")
+    (tmp_path / "set7_notes").mkdir()  # not a set
+    restarted = CaptureStorage(tmp_path)
+    assert restarted.current_set == 2  # newest set is current
+    assert restarted.save_frame(frame(4)).name == "5.png"  # never pairs with the stale 4_mask.png
+    assert restarted.create_set(frame(5)).parent.name == "set3"
+    assert restarted.current_set == 3
+
+
+def test_gaps_in_set_numbers_continue_after_the_highest(tmp_path):
+    (tmp_path / "set1").mkdir()
+    (tmp_path / "set9").mkdir()
+    storage = CaptureStorage(tmp_path)
+    assert storage.current_set == 9 and storage.current_plate_path is None
+    assert storage.next_set_number() == 10
+
+
+def test_existing_files_are_never_overwritten(tmp_path):
+    target = tmp_path / "0.png"
+    target.write_bytes(b"user capture")
+    with pytest.raises(FileExistsError):
+        write_png_exclusive(target, frame(1))
+    assert target.read_bytes() == b"user capture"
+    assert os.listdir(tmp_path) == ["0.png"]
+
+
+def test_unusable_root_gives_a_clear_error(tmp_path):
+    root = tmp_path / "not_a_folder"
+    root.write_bytes(b"")
+    with pytest.raises(StorageError, match="not_a_folder"):
+        CaptureStorage(root).create_set(frame(1))
+
+
+def test_reads_the_real_webcam_sets_layout_without_writing(shared):
+    root = shared("data", "webcam_sets")
+    sets = list_sets(root)
+    storage = CaptureStorage(root)
+    assert storage.current_set == sets[-1].number
+    assert storage.next_set_number() == sets[-1].number + 1
+    assert storage.current_plate_path == sets[-1].plate_path
+    assert storage.frame_count() == len(sets[-1].frames)
+    assert storage.frame_indices(sets[-1].number)[-1] == sets[-1].frames[-1].index
