@@ -4,6 +4,10 @@
     mask = seg.segment(frame_bgr)            # single-frame model
     mask = seg.segment(frame_bgr, plate_bgr) # plate model; the plate's features are cached
 """
+import hashlib
+import json
+import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional, Union
@@ -19,6 +23,40 @@ from models.preprocess import model_input_size, normalise_image, resize_and_pad
 
 # bf16 may differ from fp32 by this much in mask probability before the engine falls back to fp32.
 BF16_TOLERANCE = 0.05
+
+
+def cache_dir() -> Path:
+    """Where the engine keeps what it measured about this machine ($BACKPLATE_CACHE_DIR overrides)."""
+    return Path(os.environ.get("BACKPLATE_CACHE_DIR") or Path.home() / ".cache" / "backplate")
+
+
+class PrecisionCache:
+    """Remembers which numeric mode was fastest for a model on this CPU, so only the first start pays for timing."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}  # missing or damaged: measure again
+
+    def get(self, key: str) -> Optional[str]:
+        return self._read().get(key)
+
+    def put(self, key: str, precision: str) -> None:
+        data = self._read()
+        data[key] = precision
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(prefix=".precision.", dir=self.path.parent)
+            with os.fdopen(handle, "w") as stream:
+                json.dump(data, stream, indent=1, sort_keys=True)
+            os.replace(temp_name, self.path)
+        except OSError:
+            pass  # a read-only home only costs a re-measurement next time
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -119,7 +157,20 @@ class Segmenter:
             return "fp16"
         if not cpu_supports_bf16():
             return "fp32"
-        return "bf16" if self._bf16_wins() else "fp32"
+        cache = PrecisionCache(cache_dir() / "engine_precision.json")
+        key = self._machine_and_model_key()
+        cached = cache.get(key)
+        if cached in ("fp32", "bf16"):
+            return cached
+        choice = "bf16" if self._bf16_wins() else "fp32"
+        cache.put(key, choice)
+        return choice
+
+    def _machine_and_model_key(self) -> str:
+        models = [f"{runner.model.ARCH}:{sorted(runner.model.config_dict().items())}" for runner in self._runners()]
+        fingerprint = hashlib.sha1("|".join(models).encode()).hexdigest()[:12]
+        return (f"torch={torch.__version__} cpu={torch.backends.cpu.get_cpu_capability()} "
+                f"threads={torch.get_num_threads()} models={fingerprint}")
 
     def _bf16_wins(self) -> bool:
         """Times fp32 against bf16 on a 640x480 test card and keeps bf16 only if faster and close enough."""

@@ -2,6 +2,9 @@ import os
 
 # Qt widgets must run without a display, in CI and here.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The engine caches per-machine measurements; keep the user's cache out of test runs.
+import tempfile
+os.environ["BACKPLATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="backplate-test-cache-")
 
 import pytest
 

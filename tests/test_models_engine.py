@@ -152,3 +152,16 @@ def test_guided_upsampling_snaps_mask_edge_to_image_edge():
     guided = guided_upsample(low, guide) > 0.5
     truth = guide > 127
     assert (guided != truth).sum() < (bilinear != truth).sum()
+
+
+def test_auto_precision_is_measured_once_then_cached(plate_checkpoint, monkeypatch, tmp_path):
+    import models.segmenter as segmenter_module
+    monkeypatch.setenv("BACKPLATE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(segmenter_module, "cpu_supports_bf16", lambda: True)
+    measured = []
+    monkeypatch.setattr(Segmenter, "_bf16_wins", lambda self: measured.append(1) or True)
+    first = Segmenter.load(plate_checkpoint, device="cpu")
+    second = Segmenter.load(plate_checkpoint, device="cpu")
+    assert first.precision == second.precision == "bf16" and len(measured) == 1
+    (tmp_path / "cache" / "engine_precision.json").write_text("{damaged")
+    assert Segmenter.load(plate_checkpoint, device="cpu").precision == "bf16" and len(measured) == 2
