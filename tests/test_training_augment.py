@@ -1,0 +1,157 @@
+"""The trainer's augmentations and composites: pure, seeded, and the label stays on the person."""
+import cv2
+import numpy as np
+import pytest
+
+from training import augment, composite
+from training.data import Cutout, cutout_from, load_pool
+
+
+def marked_image(hw=(120, 160)):
+    """A noisy picture with a saturated green block, and the block's mask: the 'person' we can find by colour."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 120, (*hw, 3), dtype=np.uint8)
+    image[:, :, 1] = np.minimum(image[:, :, 1], 100)
+    mask = np.zeros(hw, bool)
+    mask[40:90, 60:100] = True
+    image[mask] = (0, 255, 0)
+    return image, mask
+
+
+def green_where(image):
+    return (image[:, :, 1] > 180) & (image[:, :, 2] < 80)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_geometric_transforms_keep_the_label_on_the_marked_pixels(seed):
+    image, mask = marked_image()
+    rng = np.random.default_rng(seed)
+    matrix = augment.random_crop_matrix(rng, image.shape[:2], (96, 128), zoom=(1.0, 1.4))
+    matrix = np.vstack([matrix, [0, 0, 1]]) @ np.vstack([augment.affine_matrix(
+        1.1, rng.uniform(-10, 10), (rng.uniform(-5, 5), 3), (80, 60)), [0, 0, 1]])
+    (warped,), warped_mask = augment.warp_sample([image], mask, matrix[:2], (96, 128))
+    (warped,), warped_mask = augment.hflip([warped], warped_mask)
+    assert warped_mask.shape == (96, 128) and warped_mask.sum() > 300
+    # Away from the block's blurred border the colour and the label agree exactly.
+    inner = cv2.erode(warped_mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    outer = ~cv2.dilate(warped_mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert green_where(warped)[inner].all()
+    assert not green_where(warped)[outer].any()
+
+
+def test_placed_cutout_alpha_covers_exactly_the_cut_person():
+    image, mask = marked_image()
+    cut = cutout_from("block", image, mask)
+    assert cut.image.shape[:2] == cut.alpha.shape and cut.alpha.sum() == mask.sum()
+    for seed in range(8):
+        layer, alpha = composite.place_cutout(np.random.default_rng(seed), cut, (120, 160))
+        person = alpha > 0.5
+        if person.sum() < 50:
+            continue
+        inner = cv2.erode(person.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        assert green_where(layer)[inner].all()
+
+
+def test_cutouts_cut_at_the_bottom_leave_the_frame_at_the_bottom():
+    image, mask = marked_image()
+    mask[40:, 60:100] = True  # the 'body' runs off the bottom of its picture
+    cut = cutout_from("legless", image, mask)
+    assert cut.cut_at_bottom
+    for seed in range(10):
+        _, alpha = composite.place_cutout(np.random.default_rng(seed), cut, (120, 160))
+        if (alpha > 0.5).any():
+            assert (alpha[-1] > 0.5).any(), "a body cut off in its photo must continue past the frame's bottom"
+
+
+def test_exposure_is_a_monotonic_lookup_and_identity_by_default():
+    image, _ = marked_image()
+    assert np.array_equal(augment.apply_exposure(image, augment.Exposure()), image)
+    lut = augment.exposure_lut(augment.Exposure(gain=1.2, gamma=0.9, contrast=1.1, offset=4,
+                                                white_balance=(0.95, 1.0, 1.05)))
+    assert lut.shape == (256, 1, 3) and (np.diff(lut[:, 0, :].astype(int), axis=0) >= 0).all()
+    brighter = augment.apply_exposure(image, augment.Exposure(gain=1.3))
+    assert brighter.mean() > image.mean() + 5
+
+
+def test_randomness_comes_only_from_the_generator():
+    image, mask = marked_image()
+    first = augment.webcam_look(image, np.random.default_rng(7))
+    again = augment.webcam_look(image, np.random.default_rng(7))
+    other = augment.webcam_look(image, np.random.default_rng(8))
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    assert np.array_equal(image, marked_image()[0]), "inputs must not be modified"
+
+
+def test_shadows_darken_near_the_person_but_never_the_person():
+    image = np.full((120, 160, 3), 200, np.uint8)
+    mask = np.zeros((120, 160), bool)
+    mask[30:100, 70:90] = True
+    darkened_any = False
+    for seed in range(12):
+        shaded = augment.cast_shadow(image, np.random.default_rng(seed), mask, spare_person=True)
+        assert (shaded <= image).all()
+        assert np.array_equal(shaded[mask], image[mask])
+        darkened_any |= bool((shaded < 190).any())
+    assert darkened_any
+
+
+def test_background_changes_stay_small_and_outside_the_kept_region():
+    image = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    keep = np.zeros((120, 160), bool)
+    keep[:, :80] = True
+    for seed in range(10):
+        changed = augment.perturb_background(image, np.random.default_rng(seed), keep)
+        assert np.array_equal(changed[keep], image[keep])
+        assert (changed != image).any(axis=2).mean() < 0.05
+
+
+def test_hard_empty_frames_are_deterministic_shifted_and_exposure_changed():
+    plate = cv2.GaussianBlur(np.random.default_rng(3).integers(0, 255, (96, 128, 3), dtype=np.uint8), (0, 0), 2)
+    first = composite.hard_empty_frame(plate, 5)
+    assert np.array_equal(first, composite.hard_empty_frame(plate, 5))
+    assert not np.array_equal(first, composite.hard_empty_frame(plate, 6))
+    assert np.abs(first.astype(float) - plate).mean() > 3
+
+
+@pytest.fixture(scope="module")
+def small_pool(shared):
+    sets = shared("data", "webcam_sets")
+    return load_pool([sets / "set1", sets / "set2", sets / "set4"], [shared("data", "backgrounds")],
+                     val_sets={4}, seed=0, need_plates=True)
+
+
+def test_plate_samples_from_real_data_are_seeded_and_cover_every_kind(small_pool):
+    kinds = set()
+    for number in range(40):
+        sample = composite.plate_sample(np.random.default_rng([0, number]), small_pool, (120, 160))
+        kinds.add(sample.kind)
+        assert sample.frame.shape == sample.plate.shape == (120, 160, 3)
+        assert sample.mask.shape == (120, 160) and sample.mask.dtype == bool
+        if sample.kind == "empty":
+            assert not sample.mask.any()
+    assert kinds == {"real", "webcam_cutout", "empty"}  # no portraits in this pool
+    again = composite.plate_sample(np.random.default_rng([0, 3]), small_pool, (120, 160))
+    first = composite.plate_sample(np.random.default_rng([0, 3]), small_pool, (120, 160))
+    assert np.array_equal(again.frame, first.frame) and np.array_equal(again.mask, first.mask)
+
+
+def test_real_pairs_keep_the_annotated_person_under_the_label():
+    """Crop, zoom, flip, shadows, plate nudge and exposure changes: the marked person stays under its label."""
+    from training.data import RealPair
+    frame, mask = marked_image((240, 320))
+    plate = np.random.default_rng(2).integers(0, 120, (240, 320, 3), dtype=np.uint8)
+    pair = RealPair("marked", 1, frame, plate, mask)
+    for number in range(10):
+        sample = composite.real_pair(np.random.default_rng(number), pair, (120, 160))
+        if sample.mask.sum() < 100:
+            continue
+        green = (sample.frame[:, :, 1] > 150) & (sample.frame[:, :, 2] < 110) & (sample.frame[:, :, 0] < 110)
+        inner = cv2.erode(sample.mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        outer = ~cv2.dilate(sample.mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        assert green[inner].mean() > 0.99 and green[outer].mean() < 0.01
+
+
+def test_single_frame_samples_are_webcam_like(small_pool):
+    for number in range(10):
+        sample = composite.single_sample(np.random.default_rng([0, number]), small_pool, (128, 128))
+        assert sample.image.shape == (128, 128, 3) and sample.mask.shape == (128, 128)

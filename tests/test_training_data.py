@@ -1,0 +1,123 @@
+"""The trainer's data loading: real layouts, held-out splits, and clear messages for bad data."""
+import os
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from training.__main__ import main as training_main
+from training.data import DataError, load_pool, parse_val_sets
+
+
+def link_sets(shared, tmp_path, numbers):
+    root = tmp_path / "sets"
+    root.mkdir()
+    for number in numbers:
+        os.symlink(shared("data", "webcam_sets", f"set{number}"), root / f"set{number}")
+    return root
+
+
+def test_split_is_by_set_and_uses_every_annotated_frame(shared, tmp_path):
+    root = link_sets(shared, tmp_path, [1, 2, 4, 9])
+    warnings = []
+    pool = load_pool([root], val_sets={4, 9}, warn=warnings.append)
+    assert warnings == []
+    assert {p.set_number for p in pool.train_pairs} == {1, 2}
+    assert {p.set_number for p in pool.val_pairs} == {4, 9}
+    frames = sum(len([f for f in os.listdir(root / f"set{n}") if f[:-4].isdigit()]) for n in (1, 2, 4, 9))
+    assert len(pool.train_pairs) + len(pool.val_pairs) == frames
+    assert len(pool.train_plates) == 2 and len(pool.val_plates) == 2
+    assert all(not c.name.startswith(("set4/", "set9/")) for c in pool.webcam_cutouts)
+    pair = pool.train_pairs[0]
+    assert pair.frame.shape == pair.plate.shape == (480, 640, 3) and pair.mask.shape == (480, 640)
+
+
+def test_portraits_split_by_photo_seeded_and_disjoint(shared, tmp_path):
+    folder = tmp_path / "portraits"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    source = shared("data", "portraits", "ccp")
+    for name in sorted(os.listdir(source / "images"))[:20]:
+        os.symlink(source / "images" / name, folder / "images" / name)
+        stem = name.rsplit(".", 1)[0]
+        os.symlink(source / "masks" / f"{stem}.png", folder / "masks" / f"{stem}.png")
+    first = load_pool([folder], val_fraction=0.25, seed=3)
+    again = load_pool([folder], val_fraction=0.25, seed=3)
+    other = load_pool([folder], val_fraction=0.25, seed=4)
+    names = lambda photos: {p.name for p in photos}  # noqa: E731
+    assert len(first.val_photos) == 5 and len(first.train_photos) == 15
+    assert not names(first.val_photos) & names(first.train_photos)
+    assert names(first.val_photos) == names(again.val_photos) != names(other.val_photos)
+    assert len(first.portrait_cutouts) == 15  # cut-outs come from training photos only
+    assert max(first.train_photos[0].image.shape[:2]) <= 400  # cached downscaled
+
+
+def test_unreadable_frames_and_mismatched_masks_are_skipped_with_the_file_named(shared, tmp_path):
+    source = shared("data", "webcam_sets", "set1")
+    broken = tmp_path / "captures" / "set1"
+    shutil.copytree(source, broken)
+    (broken / "0.png").write_bytes(b"not a png")
+    mask = cv2.imread(str(broken / "1_mask.png"))
+    cv2.imwrite(str(broken / "1_mask.png"), cv2.resize(mask, (320, 240)))
+    warnings = []
+    pool = load_pool([tmp_path / "captures"], val_sets=set(), warn=warnings.append)
+    assert any(str(broken / "0.png") in w for w in warnings)
+    assert any(str(broken / "1_mask.png") in w and "320x240" in w for w in warnings)
+    good = len([f for f in os.listdir(source) if f[:-4].isdigit()]) - 2
+    assert len(pool.train_pairs) == good
+
+
+def test_empty_data_stops_with_the_searched_folders_named(tmp_path):
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(DataError) as error:
+        load_pool([tmp_path / "nothing", tmp_path / "missing"], warn=lambda message: None)
+    assert str(tmp_path / "nothing") in str(error.value) and str(tmp_path / "missing") in str(error.value)
+    assert "setK" in str(error.value) and "images/" in str(error.value)
+
+
+def test_cli_reports_empty_data_without_a_traceback(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code = training_main(["--data", str(tmp_path / "empty"), "-i", "1", "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "error: no usable training data" in captured.err and str(tmp_path / "empty") in captured.err
+    assert "Traceback" not in captured.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_plate_model_without_plates_is_a_clear_error(shared, tmp_path):
+    folder = tmp_path / "portraits"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    source = shared("data", "portraits", "ccp")
+    os.symlink(source / "images" / "0001.jpg", folder / "images" / "0001.jpg")
+    os.symlink(source / "masks" / "0001.png", folder / "masks" / "0001.png")
+    with pytest.raises(DataError, match="--backgrounds"):
+        load_pool([folder], val_fraction=0.0, need_plates=True)
+
+
+def test_val_sets_parsing():
+    assert parse_val_sets("4,9,16,20") == {4, 9, 16, 20}
+    assert parse_val_sets("none") == set()
+    assert parse_val_sets(None) is None
+    with pytest.raises(DataError, match="4,9,16,20"):
+        parse_val_sets("four")
+
+
+def test_step_batches_give_each_rank_its_own_samples_and_resume_where_they_stopped():
+    from training.loop import StepBatches
+    rank0 = list(StepBatches(0, 3, batch_size=2, rank=0, world=2))
+    rank1 = list(StepBatches(0, 3, batch_size=2, rank=1, world=2))
+    numbers = [n for batch in rank0 + rank1 for n in batch]
+    assert sorted(numbers) == list(range(12))
+    assert list(StepBatches(1, 3, batch_size=2, rank=0, world=2)) == rank0[1:]
+
+
+def test_help_explains_the_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        training_main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--val-sets", "--val-fraction", "--backgrounds", "--resume", "--test-only", "torchrun"):
+        assert option in text

@@ -1,0 +1,161 @@
+"""python -m training.export: turn a training checkpoint into a deployable file, and prove it matches PyTorch.
+
+Formats: `weights` (the small model-only checkpoint that models/weights/ ships), `onnx` (frame and plate as two
+inputs with dynamic height and width) and `torchscript`. ONNX and TorchScript files are run on a real frame and
+compared with the PyTorch model; a mismatch is an error.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import torch
+
+from models.checkpoint import CheckpointError, load_checkpoint, model_kind, save_checkpoint
+from models.preprocess import model_input_size, normalise_image, resize_and_pad
+
+PARITY_TOLERANCE = 1e-3  # largest allowed difference in mask probability
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt", "weights": ".weights.pt"}
+
+
+def example_images(plate_model: bool, frame_path: Optional[Path] = None, plate_path: Optional[Path] = None):
+    """A real webcam frame (and its plate) for the parity check: the given files, else the shared data."""
+    from models.capture_sets import list_sets, read_image
+    if frame_path is not None:
+        frame = read_image(frame_path)
+        plate = read_image(plate_path) if plate_path is not None else None
+        if plate_model and plate is None:
+            raise ValueError("the plate model's parity check needs --plate as well as --frame")
+        return frame, plate, str(frame_path)
+    from models.shared_data import shared_path
+    sets = [s for s in list_sets(shared_path("data", "webcam_sets")) if s.has_plate and s.frames]
+    frame_file = sets[0].frames[0].image_path
+    return read_image(frame_file), read_image(sets[0].plate_path), str(frame_file)
+
+
+def model_inputs(model, frame: np.ndarray, plate: Optional[np.ndarray]) -> List[torch.Tensor]:
+    config = model.config
+    height, width = frame.shape[:2]
+    rh, rw, ph, pw = model_input_size(height, width, config.input_long_side, config.size_multiple)
+    images = [frame] + ([plate] if model_kind(model) == "plate" else [])
+    return [torch.from_numpy(normalise_image(resize_and_pad(image, (rh, rw), (ph, pw)), config.in_channels))[None]
+            for image in images]
+
+
+def input_names(model) -> List[str]:
+    return ["frame", "plate"] if model_kind(model) == "plate" else ["image"]
+
+
+def _temp_path(path: Path) -> str:
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    return name
+
+
+def export_onnx(model, inputs: List[torch.Tensor], path: Path) -> None:
+    names = input_names(model)
+    dynamic = {name: {2: "height", 3: "width"} for name in names}
+    dynamic["logits"] = {2: "height", 3: "width"}
+    temp = _temp_path(path)
+    try:
+        torch.onnx.export(model, tuple(inputs), temp, input_names=names, output_names=["logits"],
+                          dynamic_axes=dynamic, opset_version=17, dynamo=False)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def export_torchscript(model, inputs: List[torch.Tensor], path: Path) -> None:
+    temp = _temp_path(path)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated but still asked for
+            traced = torch.jit.trace(model, tuple(inputs))
+        traced.save(temp)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def probability(logits) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+
+
+def parity(model, path: Path, fmt: str, inputs: List[torch.Tensor]) -> float:
+    """Largest difference in mask probability between PyTorch and the exported file on the same input."""
+    with torch.no_grad():
+        reference = probability(model(*inputs).numpy())
+    if fmt == "onnx":
+        import onnxruntime
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        feeds = {name: tensor.numpy() for name, tensor in zip(input_names(model), inputs)}
+        exported = probability(session.run(["logits"], feeds)[0])
+    elif fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            loaded = torch.jit.load(str(path))
+        with torch.no_grad():
+            exported = probability(loaded(*inputs).numpy())
+    else:
+        reloaded, _ = load_checkpoint(path)
+        with torch.no_grad():
+            exported = probability(reloaded(*inputs).numpy())
+    return float(np.abs(reference - exported).max())
+
+
+def export(checkpoint: Path, fmt: str, output: Optional[Path] = None, frame: Optional[Path] = None,
+           plate: Optional[Path] = None, log=print) -> Path:
+    model, _ = load_checkpoint(checkpoint)
+    model.eval()
+    output = Path(output) if output else Path(checkpoint).with_suffix(SUFFIXES[fmt])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    frame_image, plate_image, source = example_images(model_kind(model) == "plate", frame, plate)
+    inputs = model_inputs(model, frame_image, plate_image)
+    if fmt == "weights":
+        save_checkpoint(output, model)
+    elif fmt == "onnx":
+        export_onnx(model, inputs, output)
+    else:
+        export_torchscript(model, inputs, output)
+    # Check on the real frame, and on a second size for the dynamic-shape formats.
+    difference = parity(model, output, fmt, inputs)
+    if fmt == "onnx":
+        half = [torch.nn.functional.interpolate(t, scale_factor=0.5, mode="area") for t in inputs]
+        difference = max(difference, parity(model, output, fmt, half))
+    if difference > PARITY_TOLERANCE:
+        raise ValueError(f"{output} differs from the PyTorch model by {difference:.2e} in mask probability on "
+                         f"{source} (allowed {PARITY_TOLERANCE:.0e})")
+    log(f"wrote {output} ({output.stat().st_size / 1e6:.2f} MB); largest probability difference from PyTorch "
+        f"on {source}: {difference:.2e}")
+    return output
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.export",
+        description="Export a Backplate checkpoint (best.pt/last.pt from python -m training) and check the "
+                    "result against PyTorch on a real frame.")
+    parser.add_argument("checkpoint", type=Path, help="a checkpoint written by python -m training")
+    parser.add_argument("--format", choices=sorted(SUFFIXES), default="onnx",
+                        help="onnx (inputs frame[, plate], dynamic H/W), torchscript, or weights: the small "
+                             "model-only file for models/weights/ (default onnx)")
+    parser.add_argument("-o", "--output", type=Path, help="output file (default: beside the checkpoint)")
+    parser.add_argument("--frame", type=Path, help="frame for the parity check (default: a shared webcam set)")
+    parser.add_argument("--plate", type=Path, help="its plate (plate model)")
+    args = parser.parse_args(argv)
+    try:
+        export(args.checkpoint, args.format, args.output, args.frame, args.plate)
+    except (CheckpointError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
