@@ -18,11 +18,13 @@ import numpy as np
 from tqdm import tqdm
 
 from annotation.contours import DEFAULT_EPSILON, polygons_from_mask
-from annotation.files import quarantine, write_bytes_atomic, write_mask_atomic
+from annotation.files import quarantine, write_mask_atomic
+from models.atomic_files import atomic_write_bytes
 from annotation.frames import json_path, mask_path
 from annotation.geometry import Polygon
 from annotation.labelme_io import CorruptAnnotation, read_labelme, write_labelme
-from annotation.raster import iou, rasterise
+from annotation.raster import rasterise
+from models.mask_metrics import iou
 from models.capture_sets import CaptureFrame, CaptureSet, read_image, read_mask, read_set
 
 PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person"}
@@ -203,7 +205,7 @@ def main(argv=None) -> int:
             for problem in problems:
                 print(f"error: {problem}", file=sys.stderr)
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(args.out, json.dumps(document).encode("utf-8"))
+            atomic_write_bytes(args.out, json.dumps(document).encode("utf-8"))
             print(f"{args.out}: {len(document['images'])} images, {len(document['annotations'])} annotations")
             return 1 if problems else 0
         if args.command == "roundtrip":

@@ -1,25 +1,11 @@
 """Atomic writes (temp file in the same folder, then os.replace) and quarantine of unreadable annotation files."""
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    path = Path(path)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
+from models.atomic_files import atomic_write_bytes
 
 
 def write_mask_atomic(path: Path, mask: np.ndarray) -> None:
@@ -28,7 +14,7 @@ def write_mask_atomic(path: Path, mask: np.ndarray) -> None:
     ok, encoded = cv2.imencode(".png", mask)
     if not ok:
         raise OSError(f"could not encode mask for {path}")
-    write_bytes_atomic(path, encoded.tobytes())
+    atomic_write_bytes(path, encoded.tobytes())
 
 
 def quarantine(path: Path) -> Path:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from annotation.files import write_bytes_atomic
+from models.atomic_files import atomic_write_bytes
 from annotation.geometry import Polygon
 
 LABEL = "person"
@@ -110,4 +110,4 @@ def to_labelme(polygons: List[Polygon], image_name: str, image_size: Tuple[int, 
 def write_labelme(path: Path, polygons: List[Polygon], image_name: str, image_size: Tuple[int, int],
                   other_shapes: Optional[List[dict]] = None, flags: Optional[dict] = None) -> None:
     document = to_labelme(polygons, image_name, image_size, other_shapes, flags)
-    write_bytes_atomic(Path(path), (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+    atomic_write_bytes(Path(path), (json.dumps(document, indent=2) + "\n").encode("utf-8"))

@@ -24,15 +24,3 @@ def rasterise(polygons: Sequence[Polygon], size: Tuple[int, int]) -> np.ndarray:
 
 def mask_area_percent(mask: np.ndarray) -> float:
     return 100.0 * float(np.count_nonzero(mask)) / mask.size if mask.size else 0.0
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two masks (>127 or True = person); 1.0 when both are empty."""
-    a, b = _as_bool(a), _as_bool(b)
-    union = np.count_nonzero(a | b)
-    return 1.0 if union == 0 else np.count_nonzero(a & b) / union
-
-
-def _as_bool(mask: np.ndarray) -> np.ndarray:
-    mask = np.asarray(mask)
-    return mask if mask.dtype == bool else mask > 127

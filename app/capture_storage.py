@@ -3,15 +3,14 @@
 Numbers always come from what is on disk, so numbering resumes after a restart. Files are written to a temp file
 in the same folder and then linked into place, which is atomic and fails rather than overwrite a capture.
 """
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import cv2
 import numpy as np
 
+from models.atomic_files import atomic_write_bytes
 from models.capture_sets import set_number
 
 PLATE_NAME = "bkg.png"
@@ -29,24 +28,7 @@ def write_png_exclusive(path: Path, image: np.ndarray) -> None:
     ok, encoded = cv2.imencode(".png", image)
     if not ok:
         raise StorageError(f"could not encode {path.name} as PNG (image shape {image.shape})")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(encoded.tobytes())
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        try:
-            os.link(tmp_name, path)  # atomic, and refuses an existing target
-        except FileExistsError:
-            raise
-        except OSError:
-            # Filesystems without hard links: check, then rename (a tiny race, but still never a partial file).
-            if path.exists():
-                raise FileExistsError(path)
-            os.replace(tmp_name, path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    atomic_write_bytes(path, encoded.tobytes(), overwrite=False)
 
 
 class CaptureStorage:

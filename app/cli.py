@@ -143,7 +143,7 @@ def load_segmenter(args) -> Tuple[object, str]:
         return None, "turned off with --no-segmentation"
     try:
         from models.checkpoint import CheckpointError
-        from models.segmenter import Segmenter
+        from models.segmenter import Segmenter  # noqa: F401  (fails early when torch is missing)
     except ImportError as exc:
         return None, f"engine unavailable ({exc})"
     try:

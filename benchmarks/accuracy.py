@@ -35,6 +35,7 @@ from tqdm import tqdm
 from benchmarks._table import format_number, print_table
 from benchmarks.baselines import build_baselines
 from benchmarks.webcam_negatives import DEFAULT_STRENGTHS, webcam_negatives
+from models import mask_metrics
 from models.capture_sets import is_portrait_folder, list_portraits, list_sets, read_image, read_mask
 from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError
 
@@ -47,13 +48,8 @@ class BenchmarkInputError(ValueError):
 
 # ---- metrics ------------------------------------------------------------------------------------------------
 def iou(predicted: np.ndarray, truth: np.ndarray) -> float:
-    """Intersection over union of two boolean masks; NaN when both are empty (IoU is undefined there)."""
-    if predicted.shape != truth.shape:
-        raise ValueError(f"mask shapes differ: predicted {predicted.shape}, truth {truth.shape}")
-    union = np.logical_or(predicted, truth).sum()
-    if union == 0:
-        return float("nan")
-    return float(np.logical_and(predicted, truth).sum() / union)
+    """IoU of boolean masks; NaN when both are empty (IoU is undefined there, and such frames count as negatives)."""
+    return mask_metrics.iou(predicted, truth, when_both_empty=float("nan"))
 
 
 @dataclass

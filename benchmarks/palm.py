@@ -92,8 +92,8 @@ def main(argv=None) -> int:
             decode.append(tracker.posenet.last_decode_ms)
         label = f"PoseNet MobileNetV1-0.50 @{long_side} long side"
         rows.append([f"{label}: tracker", *row("", times, outputs)[1:]])
-        rows.append([f"  network only", *row("", network)[1:]])
-        rows.append([f"  decode only (numpy)", *row("", decode)[1:]])
+        rows.append(["  network only", *row("", network)[1:]])
+        rows.append(["  decode only (numpy)", *row("", decode)[1:]])
     for work_width in (320, 640):
         tracker = MediaPipePalmTracker(work_width=work_width)
         try:

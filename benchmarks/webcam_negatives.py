@@ -5,6 +5,9 @@ proves nothing. A real webcam never gives the same bytes twice: auto-exposure an
 shared sets show frame/plate brightness ratios from 0.96 to 1.5 and channel gains differing by up to 0.14), the
 sensor adds fresh noise, and a tap on the desk moves the camera by a pixel or two. `webcam_negative` applies all of
 that to a plate, deterministically from a seed, at a strength in (0, 1].
+
+This generator is deliberately independent of the trainer's augmentation (training/augment.py), so the benchmark
+never scores a model on the exact distribution it was trained on.
 """
 from typing import List, Sequence, Tuple
 

@@ -3,14 +3,13 @@
 Files are read with torch.load(weights_only=True), so a checkpoint can never run code. Training checkpoints
 (optimizer, step, RNG state, ...) use the same format with extra keys, so the engine loads them too.
 """
-import os
-import tempfile
 from pathlib import Path
 from typing import Tuple, Union
 
 import torch
 import torch.nn as nn
 
+from models.atomic_files import atomic_path
 from models.plate_net import PlateNet, PlateNetConfig
 from models.unet import LikeUnet, LikeUnetConfig
 
@@ -57,17 +56,8 @@ def checkpoint_payload(model: nn.Module, **extra) -> dict:
 
 
 def atomic_torch_save(payload: dict, path: Union[str, Path]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
+    with atomic_path(path) as temp_name:
+        torch.save(payload, temp_name)
 
 
 def save_checkpoint(path: Union[str, Path], model: nn.Module, **extra) -> None:

@@ -7,7 +7,6 @@
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Optional, Union
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from models.atomic_files import atomic_write_bytes
 from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError, load_checkpoint, model_kind
 from models.guided_filter import guided_upsample
 from models.preprocess import model_input_size, normalise_image, resize_and_pad
@@ -50,11 +50,7 @@ class PrecisionCache:
         data = self._read()
         data[key] = precision
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp_name = tempfile.mkstemp(prefix=".precision.", dir=self.path.parent)
-            with os.fdopen(handle, "w") as stream:
-                json.dump(data, stream, indent=1, sort_keys=True)
-            os.replace(temp_name, self.path)
+            atomic_write_bytes(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
         except OSError:
             pass  # a read-only home only costs a re-measurement next time
 

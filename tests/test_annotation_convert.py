@@ -8,7 +8,8 @@ import numpy as np
 from annotation.convert import main
 from annotation.geometry import Polygon
 from annotation.labelme_io import write_labelme
-from annotation.raster import iou, rasterise
+from annotation.raster import rasterise
+from models.mask_metrics import iou
 from models.capture_sets import list_sets, read_mask
 
 

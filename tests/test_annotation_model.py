@@ -9,7 +9,8 @@ from annotation.contours import polygons_from_mask
 from annotation.editor import FrameEditor
 from annotation.geometry import Polygon, contains, nearest_edge, nearest_vertex, polygon_under
 from annotation.labelme_io import CorruptAnnotation, read_labelme, to_labelme, write_labelme
-from annotation.raster import iou, mask_area_percent, rasterise
+from annotation.raster import mask_area_percent, rasterise
+from models.mask_metrics import iou
 
 SQUARE = ((10, 10), (19, 10), (19, 19), (10, 19))
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from training import augment, composite
-from training.data import Cutout, cutout_from, load_pool
+from training.data import cutout_from, load_pool
 
 
 def marked_image(hw=(120, 160)):

@@ -3,7 +3,6 @@ import os
 import shutil
 
 import cv2
-import numpy as np
 import pytest
 
 from training.__main__ import main as training_main

@@ -27,6 +27,16 @@ def parse_size(text: str):
     return height, width
 
 
+def parse_channels(text: str):
+    try:
+        channels = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated widths, e.g. 8,16,32,64,96")
+    if not channels or min(channels) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: widths must be positive")
+    return channels
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m training", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
@@ -50,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="share of each portrait folder held out for validation, by photo (default 0.1)")
     parser.add_argument("--size", type=parse_size, metavar="WxH",
                         help="training crop size (default 320x240 for plate, 256x256 for single)")
+    parser.add_argument("--channels", type=parse_channels, metavar="C,C,...",
+                        help="network widths, one per level (default plate 16,24,48,64; single 8,16,32,64,96); "
+                             "stored in the checkpoint, so pass the same value with --resume")
+    parser.add_argument("--long-side", type=int, metavar="PX",
+                        help="the frame's long side at inference, stored in the checkpoint "
+                             "(default 320 for plate, 256 for single)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--workers", type=int, default=0, help="data loader processes (default 0: in-process)")
@@ -103,7 +119,8 @@ def main(argv=None) -> int:
             val_every=args.val_every, device=args.device, out=Path(out),
             resume=(Path(out) / "last.pt" if args.resume == "last" else Path(args.resume)) if args.resume else None,
             stop_after=args.stop_after, progress=not args.no_progress,
-            data_description=[str(d) for d in data_dirs] + [f"backgrounds:{d}" for d in args.backgrounds])
+            data_description=[str(d) for d in data_dirs] + [f"backgrounds:{d}" for d in args.backgrounds],
+            channels=args.channels, long_side=args.long_side)
         metrics = train(settings, pool, process)
         if process.is_main and metrics:
             print("final validation: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items())))

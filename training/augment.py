@@ -5,7 +5,7 @@ is a function of its seed. Geometric transforms take the label with them: images
 affine matrix, so the person in the picture and the person in the mask stay on the same pixels.
 """
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np

@@ -5,9 +5,7 @@ inputs with dynamic height and width) and `torchscript`. ONNX and TorchScript fi
 compared with the PyTorch model; a mismatch is an error.
 """
 import argparse
-import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import List, Optional
@@ -15,6 +13,7 @@ from typing import List, Optional
 import numpy as np
 import torch
 
+from models.atomic_files import atomic_path
 from models.checkpoint import CheckpointError, load_checkpoint, model_kind, save_checkpoint
 from models.preprocess import model_input_size, normalise_image, resize_and_pad
 
@@ -50,37 +49,21 @@ def input_names(model) -> List[str]:
     return ["frame", "plate"] if model_kind(model) == "plate" else ["image"]
 
 
-def _temp_path(path: Path) -> str:
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    return name
-
-
 def export_onnx(model, inputs: List[torch.Tensor], path: Path) -> None:
     names = input_names(model)
     dynamic = {name: {2: "height", 3: "width"} for name in names}
     dynamic["logits"] = {2: "height", 3: "width"}
-    temp = _temp_path(path)
-    try:
+    with atomic_path(path) as temp:
         torch.onnx.export(model, tuple(inputs), temp, input_names=names, output_names=["logits"],
                           dynamic_axes=dynamic, opset_version=17, dynamo=False)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
 
 
 def export_torchscript(model, inputs: List[torch.Tensor], path: Path) -> None:
-    temp = _temp_path(path)
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated but still asked for
-            traced = torch.jit.trace(model, tuple(inputs))
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated but still asked for
+        traced = torch.jit.trace(model, tuple(inputs))
+    with atomic_path(path) as temp:
         traced.save(temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
 
 
 def probability(logits) -> np.ndarray:

@@ -52,15 +52,23 @@ class TrainSettings:
     stop_after: Optional[int] = None  # stop at this step as if killed (to test resuming)
     progress: bool = True
     data_description: List[str] = field(default_factory=list)
+    channels: Optional[Tuple[int, ...]] = None  # None: the architecture's default widths
+    long_side: Optional[int] = None  # inference input long side stored in the checkpoint; None: default
 
 
-def build_model(kind: str) -> torch.nn.Module:
+def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None,
+                long_side: Optional[int] = None) -> torch.nn.Module:
+    overrides = {}
+    if channels:
+        overrides["channels"] = tuple(channels)
+    if long_side:
+        overrides["input_long_side"] = long_side
     if kind == "plate":
-        return PlateNet(PlateNetConfig())
+        return PlateNet(PlateNetConfig(**overrides))
     if kind == "single":
-        return LikeUnet(LikeUnetConfig())
+        return LikeUnet(LikeUnetConfig(**overrides))
     if kind == "single-gray":
-        return LikeUnet(LikeUnetConfig(in_channels=1))
+        return LikeUnet(LikeUnetConfig(in_channels=1, **overrides))
     raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
 
 
@@ -195,7 +203,7 @@ def train(settings: TrainSettings, pool: DataPool, process: Optional[Process] = 
     np.random.seed(settings.seed)
     cv2.setNumThreads(1)
 
-    model = build_model(settings.model).to(device)
+    model = build_model(settings.model, settings.channels, settings.long_side).to(device)
     in_channels = model.config.in_channels
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     warmup = settings.warmup or min(300, max(1, settings.iterations // 20))

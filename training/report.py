@@ -1,33 +1,16 @@
 """Run outputs a person can read: the CSV log, loss/IoU curves and validation overlays (headless, atomic)."""
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import List
 
 import cv2
 import numpy as np
 
+from models.atomic_files import atomic_write_bytes
+
 LOG_COLUMNS = ["step", "loss", "lr", "val_iou", "val_worst_iou", "val_fp", "val_webcam_iou", "its_per_s",
                "elapsed_s"]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_name, 0o666 & ~umask)  # mkstemp makes owner-only files; outputs are for sharing
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
 
 
 def write_log(path: Path, history: List[dict]) -> None:

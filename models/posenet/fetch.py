@@ -5,7 +5,6 @@
 Needs internet; never run by tests or at app startup."""
 import argparse
 import json
-import os
 import sys
 import tempfile
 import urllib.error
@@ -15,6 +14,8 @@ from typing import Optional
 
 import torch
 from tqdm import tqdm
+
+from models.atomic_files import atomic_path
 
 from .convert import ConversionError, convert_folder
 from .weights import cache_dir
@@ -48,15 +49,8 @@ def download_checkpoint(url: str, folder: Path) -> None:
 
 def save_state_dict_atomically(state, path: Path) -> None:
     """Writes next to the target then renames, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as temp:
         torch.save(state, temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
 
 
 def fetch(multiplier: str = "050", out: Optional[Path] = None) -> Path:

@@ -1,0 +1,61 @@
+"""The shipped default weights load through the engine and segment real held-out frames well.
+
+Sets 4, 9, 16 and 20 were held out from training (see README), so these are frames the models never saw.
+The bounds sit a little under the measured figures to allow for bf16/fp32 differences between CPUs.
+"""
+import numpy as np
+import pytest
+
+from benchmarks.webcam_negatives import webcam_negatives
+from models.capture_sets import list_sets, read_image, read_mask
+from models.mask_metrics import false_positive_rate, iou
+from models.segmenter import Segmenter
+
+HELD_OUT_SETS = (4, 9, 16, 20)
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return Segmenter.load("default", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def held_out(shared):
+    sets = [s for s in list_sets(shared("data", "webcam_sets")) if s.number in HELD_OUT_SETS]
+    assert len(sets) == len(HELD_OUT_SETS), "held-out webcam sets are missing from the shared data"
+    return sets
+
+
+def frames_with_person(capture_set):
+    for frame in capture_set.frames:
+        truth = read_mask(frame.mask_path)
+        if truth.any():
+            yield read_image(frame.image_path), truth
+
+
+def test_default_segmenter_holds_both_models(segmenter):
+    assert segmenter.has_plate_model and segmenter.has_single_model
+
+
+def test_plate_model_is_accurate_on_held_out_sets(segmenter, held_out):
+    scores = []
+    for capture_set in held_out:
+        plate = read_image(capture_set.plate_path)
+        scores += [iou(segmenter.segment(frame, plate) > 0.5, truth) for frame, truth in frames_with_person(capture_set)]
+    assert len(scores) >= 12
+    assert np.mean(scores) >= 0.95 and min(scores) >= 0.90, scores
+
+
+def test_plate_model_stays_quiet_on_hard_empty_frames(segmenter, held_out):
+    rates = []
+    for capture_set in held_out:
+        plate = read_image(capture_set.plate_path)
+        for frame in webcam_negatives(plate, seed=capture_set.number):
+            rates.append(false_positive_rate(segmenter.segment(frame, plate) > 0.5))
+    assert np.mean(rates) < 0.005, rates
+
+
+def test_single_model_finds_the_person_without_a_plate(segmenter, held_out):
+    scores = [iou(segmenter.segment(frame) > 0.5, truth)
+              for capture_set in held_out for frame, truth in frames_with_person(capture_set)]
+    assert np.mean(scores) >= 0.85, scores
