@@ -36,3 +36,13 @@ def resize_and_pad(image: np.ndarray, resized_hw: Tuple[int, int], padded_hw: Tu
     if (padded_h, padded_w) != (resized_h, resized_w):
         image = cv2.copyMakeBorder(image, 0, padded_h - resized_h, 0, padded_w - resized_w, cv2.BORDER_REPLICATE)
     return image
+
+
+def prepare_input(image_bgr: np.ndarray, config) -> np.ndarray:
+    """The network's input for one image: long side scaled to config.input_long_side, padded to
+    config.size_multiple, normalised to CxHxW float32. Used by the engine, validation and export alike."""
+    height, width = image_bgr.shape[:2]
+    resized_h, resized_w, padded_h, padded_w = model_input_size(
+        height, width, config.input_long_side, config.size_multiple)
+    prepared = resize_and_pad(image_bgr, (resized_h, resized_w), (padded_h, padded_w))
+    return normalise_image(prepared, config.in_channels)

@@ -19,7 +19,7 @@ import torch.nn as nn
 from models.atomic_files import atomic_write_bytes
 from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError, load_checkpoint, model_kind
 from models.guided_filter import guided_upsample
-from models.preprocess import model_input_size, normalise_image, resize_and_pad
+from models.preprocess import model_input_size, prepare_input
 
 # bf16 may differ from fp32 by this much in mask probability before the engine falls back to fp32.
 BF16_TOLERANCE = 0.05
@@ -92,12 +92,7 @@ class _Runner:
 
     def tensor(self, image_bgr: np.ndarray) -> torch.Tensor:
         """Resize, pad and normalise an image for this network (batch of one)."""
-        height, width = image_bgr.shape[:2]
-        resized_h, resized_w, padded_h, padded_w = model_input_size(
-            height, width, self.config.input_long_side, self.config.size_multiple)
-        prepared = resize_and_pad(image_bgr, (resized_h, resized_w), (padded_h, padded_w))
-        array = normalise_image(prepared, self.config.in_channels)
-        batch = torch.from_numpy(array)[None].to(self.device)
+        batch = torch.from_numpy(prepare_input(image_bgr, self.config))[None].to(self.device)
         if self.device.type == "cpu":
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import torch
 
-from models.preprocess import model_input_size, normalise_image, resize_and_pad
+from models.preprocess import model_input_size, prepare_input
 from training.composite import hard_empty_frame
 from training.data import DataPool
 from models.mask_metrics import false_positive_rate, iou
@@ -47,10 +47,7 @@ def validation_items(pool: DataPool, plate_model: bool) -> List[ValItem]:
 
 
 def model_tensor(image: np.ndarray, config, device) -> torch.Tensor:
-    height, width = image.shape[:2]
-    rh, rw, ph, pw = model_input_size(height, width, config.input_long_side, config.size_multiple)
-    prepared = resize_and_pad(image, (rh, rw), (ph, pw))
-    return torch.from_numpy(normalise_image(prepared, config.in_channels))[None].to(device)
+    return torch.from_numpy(prepare_input(image, config))[None].to(device)
 
 
 def truth_at_model_size(mask: np.ndarray, config) -> np.ndarray:

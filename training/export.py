@@ -15,7 +15,7 @@ import torch
 
 from models.atomic_files import atomic_path
 from models.checkpoint import CheckpointError, load_checkpoint, model_kind, save_checkpoint
-from models.preprocess import model_input_size, normalise_image, resize_and_pad
+from models.preprocess import prepare_input
 
 PARITY_TOLERANCE = 1e-3  # largest allowed difference in mask probability
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt", "weights": ".weights.pt"}
@@ -37,12 +37,8 @@ def example_images(plate_model: bool, frame_path: Optional[Path] = None, plate_p
 
 
 def model_inputs(model, frame: np.ndarray, plate: Optional[np.ndarray]) -> List[torch.Tensor]:
-    config = model.config
-    height, width = frame.shape[:2]
-    rh, rw, ph, pw = model_input_size(height, width, config.input_long_side, config.size_multiple)
     images = [frame] + ([plate] if model_kind(model) == "plate" else [])
-    return [torch.from_numpy(normalise_image(resize_and_pad(image, (rh, rw), (ph, pw)), config.in_channels))[None]
-            for image in images]
+    return [torch.from_numpy(prepare_input(image, model.config))[None] for image in images]
 
 
 def input_names(model) -> List[str]:
