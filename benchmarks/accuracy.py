@@ -1,7 +1,7 @@
 """Accuracy of our segmentation model beside OpenCV and MediaPipe baselines, on the same frames in the same run.
 
     python -m benchmarks.accuracy --data ../shared/data/webcam_sets --sets 1,5,9 --model plate
-    python -m benchmarks.accuracy --data ../shared/data/portraits/ccp --model single --limit 200
+    python -m benchmarks.accuracy --data ../shared/data/portraits --model single --held-out 0.1
 
 DIR is either a folder of capture sets (setK/ with bkg.png, N.png, N_mask.png) or a portrait folder (images/ and
 masks/; a folder whose sub-folders are portrait folders also works, --limit applying to each).
@@ -36,7 +36,7 @@ from benchmarks._table import format_number, print_table
 from benchmarks.baselines import build_baselines
 from benchmarks.webcam_negatives import DEFAULT_STRENGTHS, webcam_negatives
 from models import mask_metrics
-from models.capture_sets import is_portrait_folder, list_portraits, list_sets, read_image, read_mask
+from models.capture_sets import is_portrait_folder, list_portraits, list_sets, read_image, read_mask, split_portraits
 from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError
 
 DEFAULT_THRESHOLD = 0.5
@@ -175,11 +175,17 @@ class PortraitSamples:
                          _truth_at_size(read_mask(pair.mask_path), image))
 
 
-def portrait_groups(root: Path, limit: Optional[int] = None) -> List[Group]:
-    """One group per portrait folder, at most `limit` images each."""
+def portrait_groups(root: Path, limit: Optional[int] = None, held_out: Optional[float] = None,
+                    seed: int = 0) -> List[Group]:
+    """One group per portrait folder, at most `limit` images each; with held_out, only the trainer's held-out photos."""
+    folders = portrait_folders(root)
+    if held_out is None:
+        chosen = [(folder, list_portraits(folder)) for folder in folders]
+    else:
+        chosen = [(folder, val) for folder, _, val in split_portraits(folders, held_out, seed)]
     groups = []
-    for folder in portrait_folders(root):
-        pairs = list_portraits(folder)[:limit] if limit else list_portraits(folder)
+    for folder, pairs in chosen:
+        pairs = pairs[:limit] if limit else pairs
         if pairs:
             # Portraits are all of people; counting empty masks would mean reading every mask up front.
             groups.append(Group(folder.name, None, PortraitSamples(folder, pairs), len(pairs), 0))
@@ -196,18 +202,22 @@ def _truth_at_size(mask: np.ndarray, image: np.ndarray) -> np.ndarray:
     return resized.astype(bool)
 
 
-def load_groups(data: Path, set_numbers: Optional[Sequence[int]], limit: Optional[int]) -> List[Group]:
+def load_groups(data: Path, set_numbers: Optional[Sequence[int]], limit: Optional[int],
+                held_out: Optional[float] = None, seed: int = 0) -> List[Group]:
     if not data.is_dir():
         raise BenchmarkInputError(f"--data {data}: no such folder")
     if list_sets(data):
         if limit:
             print("note: --limit applies to portrait folders; all frames of the chosen sets are used",
                   file=sys.stderr)
+        if held_out is not None:
+            raise BenchmarkInputError("--held-out applies to portrait folders; for capture sets name the "
+                                      "held-out sets with --sets")
         return capture_groups(data, set_numbers)
     if portrait_folders(data):
         if set_numbers:
             raise BenchmarkInputError(f"--sets applies to capture sets, but {data} is a portrait folder")
-        return portrait_groups(data, limit)
+        return portrait_groups(data, limit, held_out, seed)
     raise BenchmarkInputError(
         f"--data {data} holds neither capture sets (setK/ folders with bkg.png, N.png, N_mask.png) nor a "
         f"portrait folder (images/ + masks/); point it at e.g. ../shared/data/webcam_sets")
@@ -324,6 +334,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: plate)")
     parser.add_argument("--sets", help="only these capture sets, e.g. 1,5,9 (held-out validation sets)")
     parser.add_argument("--limit", type=int, help="at most N images per portrait folder")
+    parser.add_argument("--held-out", type=float, metavar="FRACTION",
+                        help="only the portraits the trainer held out with --val-fraction FRACTION --seed SEED "
+                             "(a folder of portrait folders is split in name order, as the trainer's --data "
+                             "folders are when given in that order)")
+    parser.add_argument("--seed", type=int, default=0, help="the trainer's --seed, for --held-out (default 0)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                         help="cut-off on our float mask (default 0.5)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
@@ -340,7 +355,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise BenchmarkInputError(f"--limit {args.limit}: give a positive number of images")
         if not 0.0 < args.threshold < 1.0:
             raise BenchmarkInputError(f"--threshold {args.threshold}: give a value between 0 and 1")
-        groups = load_groups(args.data, parse_set_numbers(args.sets), args.limit)
+        if args.held_out is not None and not 0.0 < args.held_out < 1.0:
+            raise BenchmarkInputError(f"--held-out {args.held_out}: give a fraction between 0 and 1, e.g. 0.1")
+        groups = load_groups(args.data, parse_set_numbers(args.sets), args.limit, args.held_out, args.seed)
         has_plates = groups[0].plate is not None
         if args.threads:
             cv2.setNumThreads(args.threads)

@@ -2,7 +2,7 @@
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -87,6 +87,27 @@ def list_portraits(root: Path) -> List[PortraitSample]:
         if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in masks
     ]
     return samples
+
+
+def split_portraits(folders: Sequence[Path], held_out_fraction: float,
+                    seed: int) -> List[Tuple[Path, List[PortraitSample], List[PortraitSample]]]:
+    """(folder, training photos, held-out photos) for each portrait folder that has photos, split by photo.
+
+    One seeded generator walks the folders in the order given, so the trainer (--val-fraction, --seed) and the
+    accuracy benchmark (--held-out, --seed) hold out the same photos when given the same folders in the same order.
+    """
+    rng = np.random.default_rng(seed)
+    splits = []
+    for folder in map(Path, folders):
+        samples = list_portraits(folder)
+        if not samples:
+            continue
+        order = rng.permutation(len(samples))
+        held_out = set(order[:int(round(len(samples) * held_out_fraction))].tolist())
+        splits.append((folder,
+                       [s for i, s in enumerate(samples) if i not in held_out],
+                       [s for i, s in enumerate(samples) if i in held_out]))
+    return splits
 
 
 def read_image(path: Path) -> np.ndarray:

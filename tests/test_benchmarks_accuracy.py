@@ -96,3 +96,27 @@ def test_plate_model_on_portraits_is_refused_with_the_fix(shared, checkpoints, c
 def test_unknown_folder_layout_names_the_expected_layouts(tmp_path, capsys):
     assert accuracy.main(["--data", str(tmp_path)]) == 2
     assert "neither capture sets" in capsys.readouterr().err
+
+
+def test_held_out_portraits_are_exactly_the_ones_the_trainer_held_out(shared):
+    from training.data import load_pool
+    portraits = shared("data", "portraits")
+    folders = accuracy.portrait_folders(portraits)
+    pool = load_pool(folders, val_fraction=0.1, seed=3, warn=lambda message: None)
+    groups = accuracy.portrait_groups(portraits, held_out=0.1, seed=3)
+    benchmarked = {f"{group.label}/{pair.image_path.stem}" for group in groups for pair in group.samples.pairs}
+    assert benchmarked == {photo.name for photo in pool.val_photos}
+    everything = sum(len(accuracy.list_portraits(folder)) for folder in folders)
+    assert 0.08 * everything < len(benchmarked) < 0.12 * everything
+    other_seed = accuracy.portrait_groups(portraits, held_out=0.1, seed=4)
+    assert benchmarked != {f"{g.label}/{p.image_path.stem}" for g in other_seed for p in g.samples.pairs}
+
+
+@pytest.mark.parametrize("data, arguments, message", [
+    (("data", "portraits"), ["--held-out", "1.5"], "--held-out 1.5"),
+    (("data", "webcam_sets"), ["--held-out", "0.1"], "name the held-out sets with --sets"),
+])
+def test_bad_held_out_requests_are_explained(shared, checkpoints, capsys, data, arguments, message):
+    code = accuracy.main(["--data", str(shared(*data)), "--model", str(checkpoints / "single.pt")] + arguments)
+    assert code == 2
+    assert message in capsys.readouterr().err

@@ -52,6 +52,26 @@ def test_placed_cutout_alpha_covers_exactly_the_cut_person():
         assert green_where(layer)[inner].all()
 
 
+def test_group_composites_label_every_pasted_person_and_only_them():
+    """Two differently coloured 'people' pasted into a grey scene: each visible colour lies under the label."""
+    green, green_mask = marked_image()
+    red = green[:, :, ::-1].copy()  # the same block in red
+    people = [cutout_from("green", green, green_mask), cutout_from("red", red, green_mask)]
+    scene = np.full((120, 160, 3), 128, np.uint8)
+    groups = 0
+    for seed in range(30):
+        image, mask = composite.paste_group(np.random.default_rng(seed), scene.copy(), people, (120, 160))
+        coloured = np.ptp(image.astype(int), axis=2) > 60  # shadows on the grey scene stay grey
+        inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        outer = ~cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        assert not coloured[outer].any(), "colour outside the label: a pasted person was left unlabelled"
+        if inner.any():
+            assert coloured[inner].mean() > 0.95
+        pieces, _ = cv2.connectedComponents(mask.astype(np.uint8))
+        groups += pieces - 1 > 1
+    assert groups >= 3, "extra people should be pasted into some composites"
+
+
 def test_cutouts_cut_at_the_bottom_leave_the_frame_at_the_bottom():
     image, mask = marked_image()
     mask[40:, 60:100] = True  # the 'body' runs off the bottom of its picture

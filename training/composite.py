@@ -18,6 +18,8 @@ from training.data import Cutout, DataPool, Photo, RealPair
 # How often each kind of plate-model sample is drawn (renormalised over the kinds the data allows).
 PLATE_MIX = {"real": 0.25, "portrait": 0.42, "webcam_cutout": 0.15, "empty": 0.18}
 SINGLE_MIX = {"photo": 0.55, "composite": 0.30, "webcam": 0.15}
+# Chance of 0, 1 or 2 extra people beside the main one in a single-model composite.
+GROUP_SIZES = (0.6, 0.25, 0.15)
 
 
 @dataclass
@@ -159,6 +161,26 @@ def photo_sample(rng: np.random.Generator, photo: Photo, out_hw: Size) -> Tuple[
     return image, mask
 
 
+def paste_group(rng: np.random.Generator, scene: np.ndarray, people: list, out_hw: Size):
+    """Pastes one to three people into a scene, far ones first so that nearer ones cover them.
+
+    Groups and passers-by behind the main person are common in photos; every one of them is labelled person.
+    """
+    count = int(rng.choice(len(GROUP_SIZES), p=GROUP_SIZES))
+    placed = [place_cutout(rng, people[rng.integers(len(people))], out_hw,
+                           height_range=(0.45, 1.35) if number == 0 else (0.25, 0.9))
+              for number in range(count + 1)]
+    placed.sort(key=lambda layer_alpha: layer_alpha[1].sum())  # smaller looks farther: paste first
+    mask = np.zeros(out_hw, bool)
+    for _, alpha in placed:
+        mask |= alpha > 0.5
+    if rng.random() < 0.3:
+        scene = augment.cast_shadow(scene, rng, mask, spare_person=False)
+    for layer, alpha in placed:
+        scene = augment.alpha_blend(scene, layer, alpha)
+    return scene, mask
+
+
 def single_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size) -> SingleSample:
     people = pool.portrait_cutouts + pool.webcam_cutouts
     kind = choose(rng, SINGLE_MIX, {"photo": pool.train_photos, "composite": people and pool.train_plates,
@@ -167,11 +189,7 @@ def single_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size) -> Sin
         image, mask = photo_sample(rng, pool.train_photos[rng.integers(len(pool.train_photos))], out_hw)
     elif kind == "composite":
         scene = random_scene(rng, pool.train_plates[rng.integers(len(pool.train_plates))], out_hw)
-        layer, alpha = place_cutout(rng, people[rng.integers(len(people))], out_hw)
-        mask = alpha > 0.5
-        if rng.random() < 0.3:
-            scene = augment.cast_shadow(scene, rng, mask, spare_person=False)
-        image = augment.alpha_blend(scene, layer, alpha)
+        image, mask = paste_group(rng, scene, people, out_hw)
     else:
         pair = pool.train_pairs[rng.integers(len(pool.train_pairs))]
         frame = Photo(pair.name, pair.frame, pair.mask)

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from models.capture_sets import (IMAGE_SUFFIXES, is_portrait_folder, list_portraits, list_sets, read_image,
-                                 read_mask, read_set, set_number)
+                                 read_mask, read_set, set_number, split_portraits)
 
 # Portraits are kept at this long side: enough for a person filling a 320x240 frame or a 256 single-model input.
 PORTRAIT_CACHE_LONG_SIDE = 400
@@ -216,23 +216,20 @@ def load_pool(data_dirs: Iterable, background_dirs: Iterable = (), val_sets: Opt
         if plate is not None:
             (pool.val_plates if is_val else pool.train_plates).append(plate)
 
-    rng = np.random.default_rng(seed)
     for folder in portrait_dirs:
-        samples = list_portraits(folder)
-        if not samples:
+        if not list_portraits(folder):
             warn(f"{folder} has images/ and masks/ but no image with a same-named mask PNG; skipping it")
-            continue
-        order = rng.permutation(len(samples))
-        val_count = int(round(len(samples) * val_fraction))
-        val_ids = set(order[:val_count].tolist())
+    for folder, train_samples, val_samples in split_portraits(portrait_dirs, val_fraction, seed):
+        held_out = set(val_samples)
+        samples = sorted(train_samples + val_samples, key=lambda s: s.image_path)
         loaded = loader.map(lambda s: loader.image_and_mask(s.image_path, s.mask_path, PORTRAIT_CACHE_LONG_SIDE),
                             samples, f"reading {folder.name}", progress)
-        for index, (sample, item) in enumerate(zip(samples, loaded)):
+        for sample, item in zip(samples, loaded):
             if item is None:
                 continue
             photo = Photo(f"{folder.name}/{sample.image_path.stem}", item[0], item[1], sample.image_path,
                           sample.mask_path)
-            if index in val_ids:
+            if sample in held_out:
                 pool.val_photos.append(photo)
             else:
                 pool.train_photos.append(photo)
