@@ -69,6 +69,26 @@ def test_a_killed_and_resumed_run_ends_exactly_where_an_uninterrupted_one_does(p
     assert [r["step"] for r in a["history"]] == [r["step"] for r in b["history"]]
 
 
+def test_init_fine_tunes_from_a_checkpoint_and_refuses_one_that_does_not_fit(pool, tmp_path):
+    torch.set_num_threads(1)
+    first, tuned = tmp_path / "first", tmp_path / "tuned"
+    train(settings(first, iterations=6, channels=(8, 12, 16, 24)), pool)
+    start = read_checkpoint(first / "last.pt")["state_dict"]
+    # Two steps at a tiny rate move the weights, but only a little: the run started from --init.
+    train(settings(tuned, iterations=2, lr=1e-6, init=first / "last.pt"), pool)
+    after = read_checkpoint(tuned / "last.pt")
+    assert after["config"]["channels"] == [8, 12, 16, 24]  # widths come from the checkpoint
+    assert after["step"] == 2
+    changed = [k for k, v in start.items() if v.dtype.is_floating_point and not torch.equal(v, after["state_dict"][k])]
+    assert changed, "fine-tuning should update the weights"
+    drift = max((after["state_dict"][k] - start[k]).abs().max().item() for k in changed if "running" not in k)
+    assert drift < 0.01, "the run must start from the --init weights, not from a fresh network"
+    with pytest.raises(ValueError, match="does not fit --model single"):
+        train(settings(tmp_path / "bad", model="single", iterations=1, init=first / "last.pt"), pool)
+    with pytest.raises(ValueError, match="leave out --channels"):
+        train(settings(tmp_path / "bad2", iterations=1, channels=(8, 8, 8, 8), init=first / "last.pt"), pool)
+
+
 def test_single_gray_samples_match_the_engine_input(pool):
     from models.preprocess import normalise_image
     from training import composite

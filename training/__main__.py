@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", nargs="?", const="last", metavar="PATH",
                         help="continue from a checkpoint (default: OUT/last.pt) with model, optimizer, schedule, "
                              "step and RNG state; pass the same -i and data as the first run")
+    parser.add_argument("--init", type=Path, metavar="CKPT",
+                        help="start from the weights of a checkpoint, e.g. models/weights/single.pt, with a fresh "
+                             "optimizer and schedule: fine-tune the shipped models on your own captures")
     parser.add_argument("--test-only", nargs="?", const="best", metavar="PATH",
                         help="evaluate a checkpoint (default OUT/best.pt) on the validation split with the "
                              "inference engine at full resolution, print the figures, and exit")
@@ -120,7 +123,7 @@ def main(argv=None) -> int:
             resume=(Path(out) / "last.pt" if args.resume == "last" else Path(args.resume)) if args.resume else None,
             stop_after=args.stop_after, progress=not args.no_progress,
             data_description=[str(d) for d in data_dirs] + [f"backgrounds:{d}" for d in args.backgrounds],
-            channels=args.channels, long_side=args.long_side)
+            channels=args.channels, long_side=args.long_side, init=args.init)
         metrics = train(settings, pool, process)
         if process.is_main and metrics:
             print("final validation: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items())))

@@ -5,6 +5,7 @@ Every training sample is a pure function of (seed, global sample number), and th
 depend only on the step, the batch size and the process rank. So resuming at step k replays exactly the batches an
 uninterrupted run would have seen, with any number of loader workers.
 """
+import dataclasses
 import math
 import os
 import random
@@ -19,7 +20,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from models.checkpoint import atomic_torch_save, checkpoint_payload, read_checkpoint
+from models.checkpoint import atomic_torch_save, checkpoint_payload, load_checkpoint, read_checkpoint
 from models.plate_net import PlateNet, PlateNetConfig
 from models.preprocess import normalise_image
 from models.unet import LikeUnet, LikeUnetConfig
@@ -49,6 +50,7 @@ class TrainSettings:
     device: str = "auto"
     out: Path = Path("runs/plate")
     resume: Optional[Path] = None
+    init: Optional[Path] = None  # start from these weights with a fresh optimizer and schedule (fine-tuning)
     stop_after: Optional[int] = None  # stop at this step as if killed (to test resuming)
     progress: bool = True
     data_description: List[str] = field(default_factory=list)
@@ -70,6 +72,23 @@ def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None,
     if kind == "single-gray":
         return LikeUnet(LikeUnetConfig(in_channels=1, **overrides))
     raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
+
+
+def starting_model(settings: "TrainSettings") -> torch.nn.Module:
+    """A fresh network, or with --init the weights (and widths) of an existing checkpoint, for fine-tuning."""
+    fresh = build_model(settings.model, settings.channels, settings.long_side)
+    if settings.init is None:
+        return fresh
+    model, _ = load_checkpoint(settings.init)
+    if model.ARCH != fresh.ARCH or model.config.in_channels != fresh.config.in_channels:
+        raise ValueError(f"--init {settings.init} holds a {model.ARCH} model with {model.config.in_channels} input "
+                         f"channel(s), which does not fit --model {settings.model}; pass a matching --model")
+    if settings.channels and tuple(settings.channels) != tuple(model.config.channels):
+        raise ValueError(f"--init {settings.init} has channels {','.join(map(str, model.config.channels))}; "
+                         f"leave out --channels or pass those")
+    if settings.long_side:
+        model.config = dataclasses.replace(model.config, input_long_side=settings.long_side)
+    return model.train()
 
 
 # ---- data -----------------------------------------------------------------------------------------------------
@@ -203,7 +222,7 @@ def train(settings: TrainSettings, pool: DataPool, process: Optional[Process] = 
     np.random.seed(settings.seed)
     cv2.setNumThreads(1)
 
-    model = build_model(settings.model, settings.channels, settings.long_side).to(device)
+    model = starting_model(settings).to(device)
     in_channels = model.config.in_channels
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     warmup = settings.warmup or min(300, max(1, settings.iterations // 20))
