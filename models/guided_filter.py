@@ -6,13 +6,14 @@ import numpy as np
 def guided_upsample(low_res_mask: np.ndarray, guide_gray: np.ndarray, radius: int = 2, eps: float = 1e-3) -> np.ndarray:
     """Upsamples low_res_mask (float32 in [0,1]) to guide_gray's size so its edges follow the image's edges.
 
-    The linear coefficients are fitted at the mask's resolution, then upsampled and applied at full
-    resolution, which costs a few multiply-adds per output pixel.
+    guide_gray is a uint8 gray frame (0..255) or a float one in [0, 1]. The linear coefficients are fitted at
+    the mask's resolution, then upsampled and applied at full resolution, which costs a few multiply-adds per
+    output pixel.
     """
     full_h, full_w = guide_gray.shape[:2]
     low_h, low_w = low_res_mask.shape[:2]
-    guide = guide_gray.astype(np.float32) * (1.0 / 255.0)
-    guide_low = cv2.resize(guide, (low_w, low_h), interpolation=cv2.INTER_AREA)
+    guide_scale = 1.0 / 255.0 if guide_gray.dtype == np.uint8 else 1.0
+    guide_low = cv2.resize(guide_gray, (low_w, low_h), interpolation=cv2.INTER_AREA).astype(np.float32) * guide_scale
     mask = low_res_mask.astype(np.float32)
 
     window = (2 * radius + 1, 2 * radius + 1)
@@ -26,6 +27,12 @@ def guided_upsample(low_res_mask: np.ndarray, guide_gray: np.ndarray, radius: in
     variance = box(guide_low * guide_low) - mean_guide * mean_guide
     slope = covariance / (variance + eps)
     offset = mean_mask - slope * mean_guide
-    slope = cv2.resize(box(slope), (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+    # Fold the guide's scale into the slope, so the full-size frame is never copied to float.
+    slope = cv2.resize(box(slope) * guide_scale, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
     offset = cv2.resize(box(offset), (full_w, full_h), interpolation=cv2.INTER_LINEAR)
-    return np.clip(slope * guide + offset, 0.0, 1.0)
+    # Full-size work in OpenCV, in place: fresh full-size numpy temporaries cost more than the arithmetic.
+    mask_full = cv2.multiply(guide_gray, slope, dtype=cv2.CV_32F)
+    cv2.add(mask_full, offset, dst=mask_full)
+    cv2.threshold(mask_full, 1.0, 1.0, cv2.THRESH_TRUNC, dst=mask_full)
+    cv2.threshold(mask_full, 0.0, 0.0, cv2.THRESH_TOZERO, dst=mask_full)
+    return mask_full

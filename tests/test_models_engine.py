@@ -154,6 +154,17 @@ def test_guided_upsampling_snaps_mask_edge_to_image_edge():
     assert (guided != truth).sum() < (bilinear != truth).sum()
 
 
+def test_guided_upsampling_reads_uint8_and_float_guides_alike(real_pair):
+    import cv2
+    gray = cv2.cvtColor(real_pair[0], cv2.COLOR_BGR2GRAY)
+    low = cv2.resize((gray > 100).astype(np.float32), (160, 120), interpolation=cv2.INTER_AREA)
+    from_uint8 = guided_upsample(low, gray)
+    from_float = guided_upsample(low, gray.astype(np.float32) / 255.0)
+    assert from_uint8.shape == gray.shape and from_uint8.dtype == np.float32
+    assert 0.0 <= from_uint8.min() and from_uint8.max() <= 1.0
+    assert np.abs(from_uint8 - from_float).max() < 0.02  # only the low-res guide's rounding differs
+
+
 def test_auto_precision_is_measured_once_then_cached(plate_checkpoint, monkeypatch, tmp_path):
     import models.segmenter as segmenter_module
     monkeypatch.setenv("BACKPLATE_CACHE_DIR", str(tmp_path / "cache"))
