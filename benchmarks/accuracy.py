@@ -335,10 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sets", help="only these capture sets, e.g. 1,5,9 (held-out validation sets)")
     parser.add_argument("--limit", type=int, help="at most N images per portrait folder")
     parser.add_argument("--held-out", type=float, metavar="FRACTION",
-                        help="only the portraits the trainer held out with --val-fraction FRACTION --seed SEED "
+                        help="only the portraits the trainer held out with --val-fraction FRACTION --split-seed SEED "
                              "(a folder of portrait folders is split in name order, as the trainer's --data "
                              "folders are when given in that order)")
-    parser.add_argument("--seed", type=int, default=0, help="the trainer's --seed, for --held-out (default 0)")
+    parser.add_argument("--split-seed", type=int, default=0,
+                        help="the trainer's --split-seed, for --held-out (default 0)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                         help="cut-off on our float mask (default 0.5)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
@@ -357,7 +358,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise BenchmarkInputError(f"--threshold {args.threshold}: give a value between 0 and 1")
         if args.held_out is not None and not 0.0 < args.held_out < 1.0:
             raise BenchmarkInputError(f"--held-out {args.held_out}: give a fraction between 0 and 1, e.g. 0.1")
-        groups = load_groups(args.data, parse_set_numbers(args.sets), args.limit, args.held_out, args.seed)
+        groups = load_groups(args.data, parse_set_numbers(args.sets), args.limit, args.held_out, args.split_seed)
         has_plates = groups[0].plate is not None
         if args.threads:
             cv2.setNumThreads(args.threads)

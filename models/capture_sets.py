@@ -93,8 +93,9 @@ def split_portraits(folders: Sequence[Path], held_out_fraction: float,
                     seed: int) -> List[Tuple[Path, List[PortraitSample], List[PortraitSample]]]:
     """(folder, training photos, held-out photos) for each portrait folder that has photos, split by photo.
 
-    One seeded generator walks the folders in the order given, so the trainer (--val-fraction, --seed) and the
-    accuracy benchmark (--held-out, --seed) hold out the same photos when given the same folders in the same order.
+    One seeded generator walks the folders in the order given, so the trainer (--val-fraction, --split-seed) and
+    the accuracy benchmark (--held-out, --split-seed) hold out the same photos when given the same folders in the
+    same order.
     """
     rng = np.random.default_rng(seed)
     splits = []

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from models.allocator import keep_freed_memory
 from models.atomic_files import atomic_write_bytes
 from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError, load_checkpoint, model_kind
 from models.guided_filter import guided_upsample
@@ -105,6 +106,7 @@ class Segmenter:
         if plate_model is None and single_model is None:
             raise ValueError("Segmenter needs at least one model")
         self.device = pick_device(device).type
+        keep_freed_memory()  # every frame reallocates the same buffers; keep them rather than fault them in again
         if threads:
             torch.set_num_threads(threads)
         self.refine = refine

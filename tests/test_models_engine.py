@@ -1,6 +1,7 @@
 """The inference engine and checkpoints: loading (good, wrong, corrupt), output shapes, device choice, plate caching."""
 import pickle
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -9,7 +10,7 @@ from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from models.capture_sets import list_sets, read_image
 from models.guided_filter import guided_upsample
 from models.plate_net import PlateNet, PlateNetConfig
-from models.preprocess import model_input_size
+from models.preprocess import model_input_size, shrink_to
 from models.segmenter import Segmenter, pick_device
 from models.unet import LikeUnet, LikeUnetConfig
 
@@ -82,7 +83,6 @@ def test_mismatched_weights_are_reported(tmp_path):
 
 @pytest.mark.parametrize("width,height", [(640, 480), (641, 479), (333, 517)])
 def test_masks_match_odd_frame_sizes(plate_checkpoint, real_pair, width, height):
-    import cv2
     frame, plate = (cv2.resize(image, (width, height)) for image in real_pair)
     segmenter = Segmenter.load(plate_checkpoint, device="cpu")
     mask = segmenter.segment(frame, plate)
@@ -142,12 +142,20 @@ def test_model_input_size_keeps_aspect_and_pads_to_multiple():
     assert (resized_h, padded_h % 32, padded_w % 32) == (256, 0, 0) and padded_w >= resized_w
 
 
+@pytest.mark.parametrize("width, height", [(288, 216), (256, 191), (320, 240), (700, 500)])
+def test_shrinking_in_halving_steps_stays_close_to_one_area_resize(real_pair, width, height):
+    frame = cv2.resize(real_pair[0], (641, 479))
+    fast = shrink_to(frame, width, height)
+    reference = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    assert fast.shape == reference.shape and fast.dtype == np.uint8
+    assert np.abs(fast.astype(np.float32) - reference).mean() < 2.0  # of 255 levels
+
+
 def test_guided_upsampling_snaps_mask_edge_to_image_edge():
     guide = np.zeros((240, 320), np.uint8)
     guide[:, 163:] = 255  # true edge at column 163, not on the low-res grid
     low = np.zeros((60, 80), np.float32)
     low[:, 41:] = 1.0  # coarse edge at column 164
-    import cv2
     bilinear = cv2.resize(low, (320, 240), interpolation=cv2.INTER_LINEAR) > 0.5
     guided = guided_upsample(low, guide) > 0.5
     truth = guide > 127
@@ -155,7 +163,6 @@ def test_guided_upsampling_snaps_mask_edge_to_image_edge():
 
 
 def test_guided_upsampling_reads_uint8_and_float_guides_alike(real_pair):
-    import cv2
     gray = cv2.cvtColor(real_pair[0], cv2.COLOR_BGR2GRAY)
     low = cv2.resize((gray > 100).astype(np.float32), (160, 120), interpolation=cv2.INTER_AREA)
     from_uint8 = guided_upsample(low, gray)

@@ -5,6 +5,7 @@ import shutil
 import cv2
 import pytest
 
+from models.shared_data import REPO_ROOT
 from training.__main__ import main as training_main
 from training.data import DataError, load_pool, parse_val_sets
 
@@ -32,7 +33,8 @@ def test_split_is_by_set_and_uses_every_annotated_frame(shared, tmp_path):
     assert pair.frame.shape == pair.plate.shape == (480, 640, 3) and pair.mask.shape == (480, 640)
 
 
-def test_portraits_split_by_photo_seeded_and_disjoint(shared, tmp_path):
+@pytest.fixture
+def twenty_portraits(shared, tmp_path):
     folder = tmp_path / "portraits"
     (folder / "images").mkdir(parents=True)
     (folder / "masks").mkdir()
@@ -41,6 +43,11 @@ def test_portraits_split_by_photo_seeded_and_disjoint(shared, tmp_path):
         os.symlink(source / "images" / name, folder / "images" / name)
         stem = name.rsplit(".", 1)[0]
         os.symlink(source / "masks" / f"{stem}.png", folder / "masks" / f"{stem}.png")
+    return folder
+
+
+def test_portraits_split_by_photo_seeded_and_disjoint(twenty_portraits):
+    folder = twenty_portraits
     first = load_pool([folder], val_fraction=0.25, seed=3)
     again = load_pool([folder], val_fraction=0.25, seed=3)
     other = load_pool([folder], val_fraction=0.25, seed=4)
@@ -50,6 +57,20 @@ def test_portraits_split_by_photo_seeded_and_disjoint(shared, tmp_path):
     assert names(first.val_photos) == names(again.val_photos) != names(other.val_photos)
     assert len(first.portrait_cutouts) == 15  # cut-outs come from training photos only
     assert max(first.train_photos[0].image.shape[:2]) <= 400  # cached downscaled
+
+
+def test_held_out_photos_follow_split_seed_not_the_training_seed(twenty_portraits, capsys):
+    # A fine-tune with a new --seed must not train on photos that the first run held out.
+    def held_out_report(*seeds):
+        code = training_main(["--test-only", str(REPO_ROOT / "models" / "weights" / "single.pt"),
+                              "--data", str(twenty_portraits), "--val-fraction", "0.25", "--no-progress", *seeds])
+        assert code == 0
+        return [line for line in capsys.readouterr().out.splitlines() if "over 5 frames" in line]
+
+    first = held_out_report("--seed", "0")
+    assert len(first) == 1
+    assert held_out_report("--seed", "9") == first
+    assert held_out_report("--seed", "0", "--split-seed", "9") != first
 
 
 def test_unreadable_frames_and_mismatched_masks_are_skipped_with_the_file_named(shared, tmp_path):

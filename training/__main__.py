@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--workers", type=int, default=0, help="data loader processes (default 0: in-process)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: PyTorch's choice)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for data synthesis, splits and init")
+    parser.add_argument("--seed", type=int, default=0, help="seed for data synthesis and init")
+    parser.add_argument("--split-seed", type=int, default=0,
+                        help="seed of the held-out portrait split (default 0), apart from --seed so that a run "
+                             "with --init and a new --seed never trains on photos the first run held out")
     parser.add_argument("--val-every", type=int, default=250, help="validate and save last.pt every N steps")
     parser.add_argument("--out", type=Path, help="output folder (default runs/MODEL)")
     parser.add_argument("--resume", nargs="?", const="last", metavar="PATH",
@@ -106,7 +109,7 @@ def main(argv=None) -> int:
         if args.iterations < 1 or args.batch_size < 1:
             raise DataError("--iterations and --batch-size must be at least 1")
         process = start_process(args.device)
-        pool = load_pool(data_dirs, args.backgrounds, val_sets, args.val_fraction, args.seed,
+        pool = load_pool(data_dirs, args.backgrounds, val_sets, args.val_fraction, args.split_seed,
                          need_plates=(args.model == "plate" and not args.test_only),
                          progress=process.is_main and not args.no_progress)
         if process.is_main:

@@ -1,0 +1,37 @@
+"""Freed frame buffers stay in the process, so the next frame does not fault its memory in again."""
+import subprocess
+import sys
+
+import pytest
+
+from models.shared_data import REPO_ROOT
+
+# Segments one real frame repeatedly and prints the page faults of 10 frames after warm-up.
+FAULT_COUNTER = """
+import resource, sys, cv2
+import models.segmenter as segmenter
+if sys.argv[1] == "default":
+    segmenter.keep_freed_memory = lambda: False
+engine = segmenter.Segmenter.load("models/weights/single.pt", threads=2, precision="fp32")
+frame = cv2.imread(sys.argv[2])
+for _ in range(3):
+    engine.segment(frame)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    engine.segment(frame)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+def test_the_engine_stops_faulting_in_memory_every_frame(shared):
+    frame = str(shared("data", "webcam_sets", "set1", "0.png"))
+
+    def page_faults(mode: str) -> int:
+        result = subprocess.run([sys.executable, "-c", FAULT_COUNTER, mode, frame], cwd=REPO_ROOT,
+                                capture_output=True, text=True, timeout=120, check=True)
+        return int(result.stdout.strip())
+
+    default, kept = page_faults("default"), page_faults("keep")
+    assert default > 10 * 200  # glibc returns the large activation blocks to the kernel after each frame
+    assert kept < default / 10
