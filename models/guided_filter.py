@@ -2,6 +2,8 @@
 import cv2
 import numpy as np
 
+from models.preprocess import resize_by_halving
+
 
 def guided_upsample(low_res_mask: np.ndarray, guide_gray: np.ndarray, radius: int = 2, eps: float = 1e-3) -> np.ndarray:
     """Upsamples low_res_mask (float32 in [0,1]) to guide_gray's size so its edges follow the image's edges.
@@ -13,7 +15,7 @@ def guided_upsample(low_res_mask: np.ndarray, guide_gray: np.ndarray, radius: in
     full_h, full_w = guide_gray.shape[:2]
     low_h, low_w = low_res_mask.shape[:2]
     guide_scale = 1.0 / 255.0 if guide_gray.dtype == np.uint8 else 1.0
-    guide_low = cv2.resize(guide_gray, (low_w, low_h), interpolation=cv2.INTER_AREA).astype(np.float32) * guide_scale
+    guide_low = resize_by_halving(guide_gray, low_w, low_h).astype(np.float32) * guide_scale
     mask = low_res_mask.astype(np.float32)
 
     window = (2 * radius + 1, 2 * radius + 1)

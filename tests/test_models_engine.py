@@ -10,7 +10,7 @@ from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from models.capture_sets import list_sets, read_image
 from models.guided_filter import guided_upsample
 from models.plate_net import PlateNet, PlateNetConfig
-from models.preprocess import model_input_size, shrink_to
+from models.preprocess import model_input_size, resize_by_halving
 from models.segmenter import Segmenter, pick_device
 from models.unet import LikeUnet, LikeUnetConfig
 
@@ -145,7 +145,7 @@ def test_model_input_size_keeps_aspect_and_pads_to_multiple():
 @pytest.mark.parametrize("width, height", [(288, 216), (256, 191), (320, 240), (700, 500)])
 def test_shrinking_in_halving_steps_stays_close_to_one_area_resize(real_pair, width, height):
     frame = cv2.resize(real_pair[0], (641, 479))
-    fast = shrink_to(frame, width, height)
+    fast = resize_by_halving(frame, width, height)
     reference = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
     assert fast.shape == reference.shape and fast.dtype == np.uint8
     assert np.abs(fast.astype(np.float32) - reference).mean() < 2.0  # of 255 levels
