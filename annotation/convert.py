@@ -19,13 +19,13 @@ from tqdm import tqdm
 
 from annotation.contours import DEFAULT_EPSILON, polygons_from_mask
 from annotation.files import quarantine, write_mask_atomic
-from models.atomic_files import atomic_write_bytes
+from fileio.atomic_files import atomic_write_bytes
 from annotation.frames import json_path, mask_path
 from annotation.geometry import Polygon
 from annotation.labelme_io import CorruptAnnotation, read_labelme, write_labelme
 from annotation.raster import rasterise
-from models.mask_metrics import iou
-from models.capture_sets import CaptureFrame, CaptureSet, read_image, read_mask, read_set
+from metrics.mask_metrics import iou
+from fileio.capture_sets import CaptureFrame, CaptureSet, read_image, read_mask, read_set
 
 PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person"}
 

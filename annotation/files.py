@@ -5,7 +5,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.atomic_files import atomic_write_bytes
+from fileio.atomic_files import atomic_write_bytes
 
 
 def write_mask_atomic(path: Path, mask: np.ndarray) -> None:

@@ -10,7 +10,7 @@ from annotation.files import quarantine, write_mask_atomic
 from annotation.geometry import Polygon
 from annotation.labelme_io import CorruptAnnotation, read_labelme, write_labelme
 from annotation.raster import rasterise
-from models.capture_sets import CaptureFrame, CaptureSet, read_image, read_mask, read_set
+from fileio.capture_sets import CaptureFrame, CaptureSet, read_image, read_mask, read_set
 
 
 class SetError(ValueError):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from models.atomic_files import atomic_write_bytes
+from fileio.atomic_files import atomic_write_bytes
 from annotation.geometry import Polygon
 
 LABEL = "person"

@@ -11,7 +11,7 @@ from annotation.canvas import Canvas
 from annotation.frames import FrameDocument, is_done
 from annotation.raster import mask_area_percent
 from annotation.shortcuts import KEYS, shortcuts_text
-from models.capture_sets import CaptureFrame, CaptureSet, read_image
+from fileio.capture_sets import CaptureFrame, CaptureSet, read_image
 
 DONE_COLOUR = QColor(40, 150, 60)
 TODO_COLOUR = QColor(120, 120, 120)

@@ -10,8 +10,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from models.atomic_files import atomic_write_bytes
-from models.capture_sets import set_number
+from fileio.atomic_files import atomic_write_bytes
+from fileio.capture_sets import set_number
 
 PLATE_NAME = "bkg.png"
 # N.png and N_mask.png both claim index N: a new frame must never pair up with an old annotation.

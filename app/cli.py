@@ -217,6 +217,9 @@ def build_session(args):
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    from process_settings import configure_process
+    # OpenCV's backend warnings for a missing camera say less than our own one-line message.
+    configure_process(quiet_opencv=True)
     from app.frame_source import SourceError
     try:
         session, spec = build_session(args)

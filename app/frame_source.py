@@ -7,13 +7,11 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+from fileio.capture_sets import IMAGE_SUFFIXES
+
 FOLDER_FPS = 10.0  # image folders have no rate of their own
 FALLBACK_VIDEO_FPS = 25.0
 FIRST_FRAME_TRIES = 20  # some webcams deliver a few empty reads right after opening
-
-# OpenCV prints backend warnings for a missing camera; our own one-line message says it better.
-cv2.setLogLevel(0)
 
 
 class SourceError(RuntimeError):

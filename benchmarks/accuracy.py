@@ -35,9 +35,10 @@ from tqdm import tqdm
 from benchmarks._table import format_number, print_table
 from benchmarks.baselines import build_baselines
 from benchmarks.webcam_negatives import DEFAULT_STRENGTHS, webcam_negatives
-from models import mask_metrics
-from models.capture_sets import is_portrait_folder, list_portraits, list_sets, read_image, read_mask, split_portraits
+from metrics import mask_metrics
+from fileio.capture_sets import is_portrait_folder, list_portraits, list_sets, read_image, read_mask, split_portraits
 from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError
+from process_settings import configure_process
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -251,11 +252,11 @@ def resolve_model_path(spec: str) -> Path:
     return DEFAULT_WEIGHTS[spec] if spec in DEFAULT_WEIGHTS else Path(spec)
 
 
-def load_our_model(spec: str, device: str = "auto", threads: Optional[int] = None):
+def load_our_model(spec: str, device: str = "auto"):
     from models.segmenter import Segmenter  # torch import kept out of --help
     path = resolve_model_path(spec)
     try:
-        return Segmenter.load(path, device=device, threads=threads)
+        return Segmenter.load(path, device=device)
     except CheckpointError as exc:
         hint = ""
         if spec in DEFAULT_WEIGHTS and not path.is_file():
@@ -362,7 +363,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         has_plates = groups[0].plate is not None
         if args.threads:
             cv2.setNumThreads(args.threads)
-        segmenter = load_our_model(args.model, args.device, args.threads)
+        configure_process(threads=args.threads)
+        segmenter = load_our_model(args.model, args.device)
         ours = OurModel(segmenter, args.threshold)
         if ours.needs_plate and not has_plates:
             raise BenchmarkInputError(

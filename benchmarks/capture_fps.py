@@ -36,7 +36,7 @@ from app.session import LiveSession, SessionOptions
 from app.views import View, compose
 from app.workers import CaptureThread
 from benchmarks._table import format_number, print_table
-from models.shared_data import shared_path
+from fileio.shared_data import shared_path
 
 WARMUP_S = 1.0
 HD = (1920, 1080)  # the pets frames upscaled, as from a 1080p webcam

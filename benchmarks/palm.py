@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from benchmarks._table import format_number, print_table
-from models.capture_sets import list_sets, read_image
-from models.shared_data import SharedDataMissing, shared_path
+from fileio.capture_sets import list_sets, read_image
+from fileio.shared_data import SharedDataMissing, shared_path
+from process_settings import configure_process
 
 TARGET_MS = 15.0
 
@@ -66,7 +67,7 @@ def main(argv=None) -> int:
     parser.add_argument("--posenet-weights", default=None,
                         help="converted PoseNet .pth (default: the shared test weights, then the user cache)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    configure_process(threads=args.threads)
     cv2.setNumThreads(args.threads)
 
     from app.palm_tracking import MediaPipePalmTracker, PoseNetPalmTracker

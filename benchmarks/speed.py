@@ -24,8 +24,9 @@ import numpy as np
 from benchmarks._table import format_number, print_table
 from benchmarks.accuracy import BenchmarkInputError, load_our_model, resolve_model_path
 from benchmarks.baselines import build_baselines
-from models.capture_sets import list_sets, read_image
-from models.shared_data import SharedDataMissing, shared_path
+from fileio.capture_sets import list_sets, read_image
+from fileio.shared_data import SharedDataMissing, shared_path
+from process_settings import configure_process
 
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -70,17 +71,17 @@ def time_calls(call: Callable[[], object], warmup: int, repeats: int) -> List[fl
     return timings
 
 
-def build_our_segmenter(model: str, untrained: bool, device: str, threads: Optional[int]):
+def build_our_segmenter(model: str, untrained: bool, device: str):
     if not untrained:
-        return load_our_model(model, device, threads)
+        return load_our_model(model, device)
     if model not in ("plate", "single"):
         raise BenchmarkInputError("--untrained builds a default architecture: use it with --model plate or single")
     from models.plate_net import PlateNet
     from models.segmenter import Segmenter
     from models.unet import LikeUnet
     if model == "plate":
-        return Segmenter(plate_model=PlateNet(), device=device, threads=threads)
-    return Segmenter(single_model=LikeUnet(), device=device, threads=threads)
+        return Segmenter(plate_model=PlateNet(), device=device)
+    return Segmenter(single_model=LikeUnet(), device=device)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,7 +111,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.threads < 1 or args.repeats < 1 or args.warmup < 0:
             raise BenchmarkInputError("--threads and --repeats must be at least 1, --warmup at least 0")
         cv2.setNumThreads(args.threads)
-        segmenter = build_our_segmenter(args.model, args.untrained, args.device, args.threads)
+        configure_process(threads=args.threads)
+        segmenter = build_our_segmenter(args.model, args.untrained, args.device)
     except (BenchmarkInputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from typing import Tuple, Union
 import torch
 import torch.nn as nn
 
-from models.atomic_files import atomic_path
+from fileio.atomic_files import atomic_path
 from models.plate_net import PlateNet, PlateNetConfig
 from models.unet import LikeUnet, LikeUnetConfig
 

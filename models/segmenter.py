@@ -16,19 +16,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from models.allocator import keep_freed_memory
-from models.atomic_files import atomic_write_bytes
+from fileio.atomic_files import atomic_write_bytes
+from fileio.cache import cache_dir
 from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError, load_checkpoint, model_kind
 from models.guided_filter import guided_upsample
 from models.preprocess import model_input_size, prepare_input
 
 # bf16 may differ from fp32 by this much in mask probability before the engine falls back to fp32.
 BF16_TOLERANCE = 0.05
-
-
-def cache_dir() -> Path:
-    """Where the engine keeps what it measured about this machine ($BACKPLATE_CACHE_DIR overrides)."""
-    return Path(os.environ.get("BACKPLATE_CACHE_DIR") or Path.home() / ".cache" / "backplate")
 
 
 class PrecisionCache:
@@ -101,14 +96,11 @@ class _Runner:
 
 class Segmenter:
     def __init__(self, plate_model: Optional[nn.Module] = None, single_model: Optional[nn.Module] = None,
-                 device: str = "auto", precision: str = "auto", threads: Optional[int] = None,
+                 device: str = "auto", precision: str = "auto",
                  refine: bool = True):
         if plate_model is None and single_model is None:
             raise ValueError("Segmenter needs at least one model")
         self.device = pick_device(device).type
-        keep_freed_memory()  # every frame reallocates the same buffers; keep them rather than fault them in again
-        if threads:
-            torch.set_num_threads(threads)
         self.refine = refine
         self._plate_runner = self._single_runner = None
         if plate_model is not None:

@@ -8,7 +8,7 @@ os.environ["BACKPLATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="backplate-test-cach
 
 import pytest
 
-from models.shared_data import SharedDataMissing, shared_path
+from fileio.shared_data import SharedDataMissing, shared_path
 
 
 @pytest.fixture(scope="session")

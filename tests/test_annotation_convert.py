@@ -9,8 +9,8 @@ from annotation.convert import main
 from annotation.geometry import Polygon
 from annotation.labelme_io import write_labelme
 from annotation.raster import rasterise
-from models.mask_metrics import iou
-from models.capture_sets import list_sets, read_mask
+from metrics.mask_metrics import iou
+from fileio.capture_sets import list_sets, read_mask
 
 
 def copy_set(source, tmp_path):

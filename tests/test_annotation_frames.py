@@ -11,7 +11,7 @@ from annotation.frames import (FrameDocument, SetError, choose_frames, is_done, 
                                open_capture_set)
 from annotation.geometry import Polygon
 from annotation.raster import rasterise
-from models.capture_sets import read_set
+from fileio.capture_sets import read_set
 
 
 def square(x0, y0, x1, y1, subtract=False):
@@ -166,7 +166,7 @@ def test_assist_without_weights_is_unavailable_with_the_reason(tmp_path):
 def test_assist_runs_a_real_checkpoint_on_a_real_frame(tmp_path, capture):
     from models.checkpoint import save_checkpoint
     from models.plate_net import PlateNet
-    from models.capture_sets import read_image
+    from fileio.capture_sets import read_image
     save_checkpoint(tmp_path / "plate.pt", PlateNet())
     assist = Assist.load(tmp_path / "plate.pt", device="cpu")
     assert assist.available and assist.segmenter.has_plate_model

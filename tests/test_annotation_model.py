@@ -10,7 +10,7 @@ from annotation.editor import FrameEditor
 from annotation.geometry import Polygon, contains, nearest_edge, nearest_vertex, polygon_under
 from annotation.labelme_io import CorruptAnnotation, read_labelme, to_labelme, write_labelme
 from annotation.raster import mask_area_percent, rasterise
-from models.mask_metrics import iou
+from metrics.mask_metrics import iou
 
 SQUARE = ((10, 10), (19, 10), (19, 19), (10, 19))
 
@@ -176,7 +176,7 @@ def test_empty_mask_gives_no_polygons():
 
 
 def test_real_masks_polygonise_with_iou_above_098(shared):
-    from models.capture_sets import list_sets, read_mask
+    from fileio.capture_sets import list_sets, read_mask
     for capture_set in list_sets(shared("data", "webcam_sets"))[:4]:
         for frame in capture_set.frames:
             mask = read_mask(frame.mask_path)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from app.capture_storage import CaptureStorage, StorageError, write_png_exclusive
-from models.capture_sets import list_sets
+from fileio.capture_sets import list_sets
 
 
 def frame(value):

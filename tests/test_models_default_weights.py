@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from benchmarks.webcam_negatives import webcam_negatives
-from models.capture_sets import list_sets, read_image, read_mask
-from models.mask_metrics import false_positive_rate, iou
+from fileio.capture_sets import list_sets, read_image, read_mask
+from metrics.mask_metrics import false_positive_rate, iou
 from models.segmenter import Segmenter
 
 HELD_OUT_SETS = (4, 9, 16, 20)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from models.capture_sets import list_sets, read_image
+from fileio.capture_sets import list_sets, read_image
 from models.guided_filter import guided_upsample
 from models.plate_net import PlateNet, PlateNetConfig
 from models.preprocess import model_input_size, resize_by_halving

@@ -89,9 +89,9 @@ def test_fetch_converts_and_writes_atomically_without_network(fabricated, tmp_pa
             (target / path.name).write_bytes(path.read_bytes())
 
     monkeypatch.setattr(fetch, "download_checkpoint", fake_download)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("BACKPLATE_CACHE_DIR", str(tmp_path / "cache"))
     assert fetch.main([]) == 0
-    out = tmp_path / "cache" / "backplate" / "posenet_mobilenet_v1_050.pth"
+    out = tmp_path / "cache" / "posenet_mobilenet_v1_050.pth"
     assert str(out) in capsys.readouterr().out
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp file left behind
     network = load_network(out)

@@ -5,7 +5,7 @@ import shutil
 import cv2
 import pytest
 
-from models.shared_data import REPO_ROOT
+from fileio.shared_data import REPO_ROOT
 from training.__main__ import main as training_main
 from training.data import DataError, load_pool, parse_val_sets
 

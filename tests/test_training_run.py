@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from models.checkpoint import load_checkpoint, read_checkpoint
-from models.shared_data import REPO_ROOT
+from fileio.shared_data import REPO_ROOT
 from training.__main__ import main as training_main
 from training.data import load_pool
 from training.loop import TrainSamples, TrainSettings, train

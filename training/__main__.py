@@ -4,7 +4,8 @@ import sys
 from pathlib import Path
 
 from models.checkpoint import CheckpointError
-from models.shared_data import REPO_ROOT
+from fileio.shared_data import REPO_ROOT
+from process_settings import configure_process
 
 EXAMPLES = """
 examples:
@@ -98,8 +99,7 @@ def main(argv=None) -> int:
     from training.data import DataError, load_pool, parse_val_sets
     from training.loop import DEFAULT_SIZES, TrainSettings, start_process, train
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    configure_process(threads=args.threads or None)
     out = args.out or REPO_ROOT / "runs" / args.model
     data_dirs = args.data or [str(REPO_ROOT / "images")]
     try:

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, List, Optional, Sequence, Set
 import cv2
 import numpy as np
 
-from models.capture_sets import (IMAGE_SUFFIXES, is_portrait_folder, list_portraits, list_sets, read_image,
+from fileio.capture_sets import (IMAGE_SUFFIXES, is_portrait_folder, list_portraits, list_sets, read_image,
                                  read_mask, read_set, set_number, split_portraits)
 
 # Portraits are kept at this long side: enough for a person filling a 320x240 frame or a 256 single-model input.

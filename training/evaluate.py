@@ -13,7 +13,7 @@ import torch
 from models.preprocess import model_input_size, prepare_input
 from training.composite import hard_empty_frame
 from training.data import DataPool
-from models.mask_metrics import false_positive_rate, iou
+from metrics.mask_metrics import false_positive_rate, iou
 
 EMPTIES_PER_PLATE = 4
 

@@ -13,7 +13,7 @@ from typing import List, Optional
 import numpy as np
 import torch
 
-from models.atomic_files import atomic_path
+from fileio.atomic_files import atomic_path
 from models.checkpoint import CheckpointError, load_checkpoint, model_kind, save_checkpoint
 from models.preprocess import prepare_input
 
@@ -23,14 +23,14 @@ SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt", "weights": ".weig
 
 def example_images(plate_model: bool, frame_path: Optional[Path] = None, plate_path: Optional[Path] = None):
     """A real webcam frame (and its plate) for the parity check: the given files, else the shared data."""
-    from models.capture_sets import list_sets, read_image
+    from fileio.capture_sets import list_sets, read_image
     if frame_path is not None:
         frame = read_image(frame_path)
         plate = read_image(plate_path) if plate_path is not None else None
         if plate_model and plate is None:
             raise ValueError("the plate model's parity check needs --plate as well as --frame")
         return frame, plate, str(frame_path)
-    from models.shared_data import shared_path
+    from fileio.shared_data import shared_path
     sets = [s for s in list_sets(shared_path("data", "webcam_sets")) if s.has_plate and s.frames]
     frame_file = sets[0].frames[0].image_path
     return read_image(frame_file), read_image(sets[0].plate_path), str(frame_file)

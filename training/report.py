@@ -7,7 +7,7 @@ from typing import List
 import cv2
 import numpy as np
 
-from models.atomic_files import atomic_write_bytes
+from fileio.atomic_files import atomic_write_bytes
 
 LOG_COLUMNS = ["step", "loss", "lr", "val_iou", "val_worst_iou", "val_fp", "val_webcam_iou", "its_per_s",
                "elapsed_s"]

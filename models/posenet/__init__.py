@@ -2,10 +2,10 @@
 from .decode import KEYPOINT_INDEX, KEYPOINT_NAMES, POSE_EDGES, Pose, decode_multiple_poses, decode_single_pose
 from .estimator import PoseNet, input_size_for, preprocess, valid_size
 from .mobilenet import MobileNetPoseNet, build_from_state_dict
-from .weights import PoseNetWeightsError, cache_dir, candidate_paths, find_weights, load_network
+from .weights import PoseNetWeightsError, candidate_paths, find_weights, load_network
 
 __all__ = [
     "KEYPOINT_INDEX", "KEYPOINT_NAMES", "POSE_EDGES", "Pose", "decode_multiple_poses", "decode_single_pose",
     "PoseNet", "input_size_for", "preprocess", "valid_size", "MobileNetPoseNet", "build_from_state_dict",
-    "PoseNetWeightsError", "cache_dir", "candidate_paths", "find_weights", "load_network",
+    "PoseNetWeightsError", "candidate_paths", "find_weights", "load_network",
 ]

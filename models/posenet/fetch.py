@@ -15,10 +15,10 @@ from typing import Optional
 import torch
 from tqdm import tqdm
 
-from models.atomic_files import atomic_path
+from fileio.atomic_files import atomic_path
 
 from .convert import ConversionError, convert_folder
-from .weights import cache_dir
+from fileio.cache import cache_dir
 
 BASE_URL = "https://storage.googleapis.com/tfjs-models/weights/posenet/"
 MULTIPLIERS = ("050", "075", "100", "101")

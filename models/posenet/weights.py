@@ -5,6 +5,8 @@ from typing import Dict, List, Optional
 
 import torch
 
+from fileio.cache import cache_dir
+
 from .mobilenet import MobileNetPoseNet, build_from_state_dict
 
 # Names the fetcher writes, fastest network first: the lookup prefers the cheapest one present.
@@ -15,12 +17,6 @@ ENV_VAR = "BACKPLATE_POSENET_WEIGHTS"
 
 class PoseNetWeightsError(Exception):
     """A weights file that cannot be used; str(exc) names the file and the fix."""
-
-
-def cache_dir() -> Path:
-    """~/.cache/backplate (or $XDG_CACHE_HOME/backplate)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "backplate"
 
 
 def candidate_paths(explicit: Optional[str] = None) -> List[Path]:

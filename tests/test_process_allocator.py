@@ -4,15 +4,15 @@ import sys
 
 import pytest
 
-from models.shared_data import REPO_ROOT
+from fileio.shared_data import REPO_ROOT
 
 # Segments one real frame repeatedly and prints the page faults of 10 frames after warm-up.
 FAULT_COUNTER = """
 import resource, sys, cv2
-import models.segmenter as segmenter
-if sys.argv[1] == "default":
-    segmenter.keep_freed_memory = lambda: False
-engine = segmenter.Segmenter.load("models/weights/single.pt", threads=2, precision="fp32")
+from process_settings import configure_process
+from models.segmenter import Segmenter
+configure_process(threads=2, keep_memory=sys.argv[1] != "default")
+engine = Segmenter.load("models/weights/single.pt", precision="fp32")
 frame = cv2.imread(sys.argv[2])
 for _ in range(3):
     engine.segment(frame)

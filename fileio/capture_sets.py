@@ -9,7 +9,8 @@ import numpy as np
 
 SET_DIR_PATTERN = re.compile(r"^set(\d+)$")
 FRAME_PATTERN = re.compile(r"^(\d+)\.png$")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+MASK_PATTERN = re.compile(r"^(\d+)_mask\.png$")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 @dataclass(frozen=True)
