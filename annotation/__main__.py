@@ -4,25 +4,32 @@ import sys
 from pathlib import Path
 
 from annotation.frames import SetError, choose_frames, open_capture_set
-from annotation.labelme_io import HOLE_LABEL, LABEL
+from annotation.labelme_io import DEFAULT_LABEL, HOLE_SUFFIX, label_argument
 from annotation.shortcuts import shortcuts_text
+from commandline import ArgumentParser, non_negative_int, report_usage_error
 
+PROG = "python -m annotation"
 DEFAULT_IMAGES = Path(__file__).resolve().parent.parent / "images"
 
 DESCRIPTION = f"""\
 Draw the person's outline on each frame K.png of images/setN/. Every closed or edited polygon is saved at once
-(atomically) to K_mask.png (8-bit, 0/255) and K.json (labelme format). Polygons labelled "{LABEL}" paint the
-mask, polygons labelled "{HOLE_LABEL}" cut holes; shapes apply in file order. Reopening a frame restores its
-polygons from K.json (or, without one, traces them from K_mask.png).
+(atomically) to K_mask.png (8-bit, 0/255) and K.json (labelme format). Polygons and rectangles labelled
+"{DEFAULT_LABEL}" (--label) paint the mask, those labelled "{DEFAULT_LABEL}{HOLE_SUFFIX}" cut holes; they apply in
+file order. Every other shape in K.json (other labels, points, lines, ...) is kept and written back unchanged, with
+all its fields. Reopening a frame restores its polygons from K.json (or, without one, traces them from K_mask.png).
 """
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m annotation", description=DESCRIPTION,
+    parser = ArgumentParser(prog=PROG, description=DESCRIPTION,
                                      epilog=shortcuts_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-s", "--set", type=int, required=True, metavar="N", help="the set to annotate: images/setN/")
+    parser.add_argument("-s", "--set", type=non_negative_int, required=True, metavar="N",
+                        help="the set to annotate: images/setN/")
     parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES, metavar="DIR",
                         help=f"capture root holding setN/ (default: {DEFAULT_IMAGES})")
+    parser.add_argument("--label", type=label_argument, default=DEFAULT_LABEL,
+                        help=f"label of the shapes that paint the mask; LABEL{HOLE_SUFFIX} shapes cut it "
+                             f"(default {DEFAULT_LABEL})")
     parser.add_argument("--all", action="store_true",
                         help="list every frame and start at the first; by default only frames without a mask")
     parser.add_argument("--assist", action="store_true",
@@ -39,8 +46,7 @@ def main(argv=None) -> int:
     try:
         capture_set = open_capture_set(args.images, args.set)
     except SetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return report_usage_error(exc, PROG)
     frames, start_message = choose_frames(capture_set, args.all)
 
     from PyQt5.QtWidgets import QApplication
@@ -52,7 +58,8 @@ def main(argv=None) -> int:
     assist = Assist.load(args.weights, device=args.device)
     if args.assist and not assist.available:
         print(f"warning: {assist.unavailable_reason}", file=sys.stderr)
-    window = AnnotationWindow(capture_set, frames, assist, auto_assist=args.assist, start_message=start_message)
+    window = AnnotationWindow(capture_set, frames, assist, auto_assist=args.assist, start_message=start_message,
+                              label=args.label)
     window.show()
     return app.exec_()
 

@@ -149,7 +149,7 @@ class FrameEditor:
 
     def set_subtract(self, polygon_index: int, subtract: bool) -> bool:
         polygon = self.polygons[polygon_index]
-        return self._set_polygon(polygon_index, Polygon(polygon.points, subtract))
+        return self._set_polygon(polygon_index, polygon.with_subtract(subtract))
 
     def replace_polygons(self, polygons: Sequence[Polygon]) -> bool:
         return self.history.push(EditorState(tuple(polygons)))

@@ -8,7 +8,7 @@ from annotation.contours import polygons_from_mask
 from annotation.editor import FrameEditor
 from annotation.files import quarantine, write_mask_atomic
 from annotation.geometry import Polygon
-from annotation.labelme_io import CorruptAnnotation, read_labelme, write_labelme
+from annotation.labelme_io import DEFAULT_LABEL, CorruptAnnotation, LabelmeFile, read_labelme, write_labelme
 from annotation.raster import rasterise
 from fileio.capture_sets import CaptureFrame, CaptureSet, read_image, read_mask, read_set
 
@@ -22,7 +22,11 @@ def open_capture_set(images_root: Path, number: int) -> CaptureSet:
     if not path.is_dir():
         raise SetError(f"set folder {path} does not exist. Capture set {number} with `python main.py`, "
                        f"or pass --images with the folder that holds set{number}/.")
-    capture_set = read_set(path)
+    try:
+        capture_set = read_set(path)
+    except OSError as exc:
+        raise SetError(f"cannot read set folder {path} ({exc.strerror}); fix its permissions or pass --images "
+                       f"with a readable copy") from None
     if not capture_set.frames:
         raise SetError(f"{path} holds no frames (0.png, 1.png, ...); capture some with the Sav button first.")
     return capture_set
@@ -50,10 +54,10 @@ def choose_frames(capture_set: CaptureSet, all_frames: bool) -> Tuple[List[Captu
     return todo, ""
 
 
-def load_annotation_file(path: Path, messages: List[str]):
+def load_annotation_file(path: Path, messages: List[str], label: str = DEFAULT_LABEL) -> Optional[LabelmeFile]:
     """Reads K.json; a corrupt file is renamed to K.json.bad (kept for the user) and None returned."""
     try:
-        return read_labelme(path)
+        return read_labelme(path, label)
     except FileNotFoundError:
         return None
     except CorruptAnnotation as exc:
@@ -63,13 +67,16 @@ def load_annotation_file(path: Path, messages: List[str]):
 
 
 class FrameDocument:
-    """A frame's image, its polygons being edited, and what is on disk. Every change to closed polygons is saved."""
+    """A frame's image, its polygons being edited, and what is on disk. Every change to closed polygons is saved.
 
-    def __init__(self, frame: CaptureFrame):
+    Only shapes labelled `label` (paint) and `label`_hole (cut) are edited; the rest of K.json is kept as read.
+    """
+
+    def __init__(self, frame: CaptureFrame, label: str = DEFAULT_LABEL):
         self.frame = frame
+        self.label = label
         self.messages: List[str] = []
-        self.other_shapes: List[dict] = []
-        self.flags: dict = {}
+        self.labelme: Optional[LabelmeFile] = None  # K.json as read: its other shapes and fields are written back
         self.source = "none"  # where the polygons came from: json, mask or none
         self.proposal: Optional[Tuple[Polygon, ...]] = None  # assisted polygons not yet accepted
         self.image: Optional[np.ndarray] = None
@@ -87,11 +94,11 @@ class FrameDocument:
         return self.image.shape[:2]
 
     def _load_polygons(self) -> List[Polygon]:
-        annotation = load_annotation_file(json_path(self.frame), self.messages)
+        annotation = load_annotation_file(json_path(self.frame), self.messages, self.label)
         if annotation is not None:
             self.source = "json"
-            self.messages.extend(annotation.warnings)
-            self.other_shapes, self.flags = annotation.other_shapes, annotation.flags
+            self.messages.extend(annotation.warnings + annotation.notes)
+            self.labelme = annotation
             if annotation.image_size and annotation.image_size != self.size:
                 self.messages.append(f"{json_path(self.frame)} was drawn on a {annotation.image_size[1]}x"
                                      f"{annotation.image_size[0]} image but {self.frame.image_path.name} is "
@@ -123,8 +130,8 @@ class FrameDocument:
     def save(self) -> None:
         """Writes K.json then K_mask.png, each atomically; the JSON is the source of truth on reopen."""
         polygons = tuple(self.editor.polygons)
-        write_labelme(json_path(self.frame), list(polygons), self.frame.image_path.name, self.size,
-                      self.other_shapes, self.flags)
+        write_labelme(json_path(self.frame), polygons, self.frame.image_path.name, self.size, self.labelme,
+                      self.label)
         write_mask_atomic(mask_path(self.frame), rasterise(polygons, self.size))
         self.saved_polygons = polygons
         self.proposal = None

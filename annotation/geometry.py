@@ -1,6 +1,6 @@
 """The polygon model and hit-testing, in image coordinates (integer = pixel centre, as in labelme and OpenCV)."""
-from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -9,15 +9,23 @@ Point = Tuple[float, float]
 
 @dataclass(frozen=True)
 class Polygon:
-    """A closed outline. subtract=True cuts it out of what earlier shapes painted (a hole)."""
+    """A closed outline. subtract=True cuts it out of what earlier shapes painted (a hole).
+
+    origin is the file's shape it was read from (labelme fields such as group_id and flags); it travels with the
+    polygon through edits so that saving keeps those fields. It takes no part in equality.
+    """
     points: Tuple[Point, ...]
     subtract: bool = False
+    origin: Optional[Mapping[str, Any]] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "points", tuple((float(x), float(y)) for x, y in self.points))
 
     def with_points(self, points: Sequence[Point]) -> "Polygon":
-        return Polygon(tuple(points), self.subtract)
+        return replace(self, points=tuple(points))
+
+    def with_subtract(self, subtract: bool) -> "Polygon":
+        return replace(self, subtract=subtract)
 
 
 def distance(a: Point, b: Point) -> float:

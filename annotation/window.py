@@ -9,6 +9,7 @@ from PyQt5.QtWidgets import (QAction, QApplication, QLabel, QListWidget, QListWi
 from annotation.assist import Assist, AssistError
 from annotation.canvas import Canvas
 from annotation.frames import FrameDocument, is_done
+from annotation.labelme_io import DEFAULT_LABEL
 from annotation.raster import mask_area_percent
 from annotation.shortcuts import KEYS, shortcuts_text
 from fileio.capture_sets import CaptureFrame, CaptureSet, read_image
@@ -20,9 +21,10 @@ ERROR_COLOUR = QColor(200, 50, 50)
 
 class AnnotationWindow(QMainWindow):
     def __init__(self, capture_set: CaptureSet, frames: List[CaptureFrame], assist: Optional[Assist] = None,
-                 auto_assist: bool = False, start_message: str = ""):
+                 auto_assist: bool = False, start_message: str = "", label: str = DEFAULT_LABEL):
         super().__init__()
         self.capture_set = capture_set
+        self.label = label
         self.frames = frames
         self.assist = assist or Assist(None, "assist was not loaded")
         self.auto_assist = auto_assist
@@ -140,7 +142,7 @@ class AnnotationWindow(QMainWindow):
 
     def document_at(self, position: int) -> FrameDocument:
         if position not in self.documents:
-            self.documents[position] = FrameDocument(self.frames[position])
+            self.documents[position] = FrameDocument(self.frames[position], self.label)
         return self.documents[position]
 
     def go_to(self, position: int) -> None:

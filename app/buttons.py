@@ -2,9 +2,13 @@
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-# Top-to-bottom along the right edge, so a raised hand reaches them and they hide little of the centre.
+# The one list of buttons. Top-to-bottom along the right edge, so a raised hand reaches them and they hide
+# little of the centre.
 BUTTON_SPECS = (("ext", "Ext"), ("bkg", "Bkg"), ("sav", "Sav"))
 BUTTON_NAMES = tuple(name for name, _ in BUTTON_SPECS)
+BUTTON_LABELS = dict(BUTTON_SPECS)
+# Keyboard shortcuts as Qt key-sequence names (QKeySequence("Esc")), each pressing the button it names.
+BUTTON_KEYS = (("B", "bkg"), ("S", "sav"), ("Q", "ext"), ("Esc", "ext"))
 
 # Sizes as fractions of the frame's shorter side, so the layout scales with the frame.
 SIDE_FRACTION = 0.16

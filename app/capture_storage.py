@@ -1,21 +1,24 @@
 """Where Bkg and Sav put their files: ROOT/set{n}/bkg.png and ROOT/set{n}/{N}.png.
 
 Numbers always come from what is on disk, so numbering resumes after a restart. Files are written to a temp file
-in the same folder and then linked into place, which is atomic and fails rather than overwrite a capture.
+in the same folder and then linked into place, which is atomic and fails rather than overwrite a capture. A new set
+is assembled in a hidden folder and renamed into place with its plate inside, so no crash or failed write ever
+leaves an empty setN/ that a restart would take as the current set.
 """
-import re
+import os
+import secrets
+import shutil
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import cv2
 import numpy as np
 
-from fileio.atomic_files import atomic_write_bytes
-from fileio.capture_sets import set_number
+from fileio.atomic_files import atomic_write_bytes, fsync_folder
+from fileio.capture_sets import FRAME_PATTERN, MASK_PATTERN, frame_index, set_number
 
 PLATE_NAME = "bkg.png"
-# N.png and N_mask.png both claim index N: a new frame must never pair up with an old annotation.
-_INDEX_PATTERN = re.compile(r"^(\d+)(?:_mask)?\.png$")
+STAGING_PREFIX = ".staging-set"  # hidden, and never matches the setN pattern
 
 
 class StorageError(RuntimeError):
@@ -25,7 +28,10 @@ class StorageError(RuntimeError):
 def write_png_exclusive(path: Path, image: np.ndarray) -> None:
     """Writes image to path atomically; raises FileExistsError if path exists (never overwrites)."""
     path = Path(path)
-    ok, encoded = cv2.imencode(".png", image)
+    try:
+        ok, encoded = cv2.imencode(".png", image)
+    except cv2.error:
+        ok = False
     if not ok:
         raise StorageError(f"could not encode {path.name} as PNG (image shape {image.shape})")
     atomic_write_bytes(path, encoded.tobytes(), overwrite=False)
@@ -39,7 +45,7 @@ class CaptureStorage:
         # On startup the newest set is current, so Sav keeps adding to it after a restart.
         self.current_set: Optional[int] = max(existing) if existing else None
 
-    def _set_numbers(self):
+    def _set_numbers(self) -> List[int]:
         if not self.root.is_dir():
             return []
         return [n for n in (set_number(p) for p in self.root.iterdir() if p.is_dir()) if n is not None]
@@ -63,39 +69,69 @@ class CaptureStorage:
             return None
         return path / PLATE_NAME
 
-    def frame_indices(self, number: int):
+    def frame_indices(self, number: int) -> List[int]:
+        """Indices taken in set{number}: N.png and N_mask.png both claim N, so a new frame never pairs up with
+        an old annotation."""
         path = self.set_path(number)
         if not path.is_dir():
             return []
-        matches = (_INDEX_PATTERN.match(p.name) for p in path.iterdir())
-        return sorted({int(m.group(1)) for m in matches if m})
+        taken = set()
+        for entry in path.iterdir():
+            match = FRAME_PATTERN.match(entry.name) or MASK_PATTERN.match(entry.name)
+            if match:
+                taken.add(int(match.group(1)))
+        return sorted(taken)
 
     def frame_count(self) -> int:
         """Saved frames (N.png) in the current set."""
         path = self.current_set_path
         if path is None or not path.is_dir():
             return 0
-        return sum(1 for p in path.iterdir() if re.match(r"^\d+\.png$", p.name))
+        return sum(1 for entry in path.iterdir() if frame_index(entry) is not None)
 
     def create_set(self, plate_bgr: np.ndarray) -> Path:
-        """Makes the next set{n} folder, writes the plate into it as bkg.png, and makes it current."""
+        """Makes the next set{n} folder holding the plate as bkg.png, and makes it current.
+
+        The folder appears under its real name only once bkg.png is safely inside; on any failure nothing is left.
+        """
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot create capture folder {self.root}: {exc.strerror}") from exc
-        while True:
-            number = self.next_set_number()
+        staging = self.root / f"{STAGING_PREFIX}.{secrets.token_hex(4)}"
+        try:
             try:
-                self.set_path(number).mkdir()
-                break
-            except FileExistsError:
-                continue  # another process took that number between the scan and mkdir
+                staging.mkdir()
             except OSError as exc:
-                raise StorageError(f"cannot create {self.set_path(number)}: {exc.strerror}") from exc
-        plate_path = self.set_path(number) / PLATE_NAME
-        self._write(plate_path, plate_bgr)
+                raise StorageError(f"cannot create a folder in {self.root}: {exc.strerror}") from exc
+            try:
+                write_png_exclusive(staging / PLATE_NAME, plate_bgr)
+            except OSError as exc:
+                raise StorageError(f"cannot save the background plate in {self.root}: {exc.strerror or exc}") from exc
+            number = self._publish(staging)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
         self.current_set = number
-        return plate_path
+        self.saved_this_run += 1
+        return self.set_path(number) / PLATE_NAME
+
+    def _publish(self, staging: Path) -> int:
+        """Renames the staged folder to the next free set{n}; returns n."""
+        number = self.next_set_number()
+        while True:
+            target = self.set_path(number)
+            # Checked first because a rename may replace an empty folder (it never merges into a full one).
+            if not target.exists():
+                try:
+                    os.rename(staging, target)
+                except OSError as exc:
+                    if not target.exists():
+                        raise StorageError(f"cannot create {target}: {exc.strerror or exc}") from exc
+                else:
+                    fsync_folder(self.root)
+                    return number
+            number = max(number + 1, self.next_set_number())  # taken meanwhile, or a file of that name
 
     def save_frame(self, frame_bgr: np.ndarray) -> Path:
         """Writes frame as the next free N.png of the current set."""

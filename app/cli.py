@@ -5,14 +5,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from app.buttons import BUTTON_NAMES as PRESS_NAMES
 from app.views import View
+from commandline import UsageError, non_negative_float, writable_folder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PRESS_NAMES = ("ext", "bkg", "sav")
-
-
-class UsageError(Exception):
-    """A bad flag value or unusable input; str() is the one-line message for the user."""
 
 
 def parse_press(text: str) -> Tuple[str, float]:
@@ -55,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "name order, loops)")
     source.add_argument("--once", action="store_true",
                         help="stop at the end of a video file or image folder instead of looping")
-    source.add_argument("--fps", type=float, default=None,
+    source.add_argument("--fps", type=non_negative_float, default=None,
                         help="playback rate for video files and image folders (default: the video's own rate, "
                              "10 for folders; 0 = as fast as they decode)")
     source.add_argument("--mirror", action="store_true", help="flip the view horizontally (saved files stay raw)")
@@ -90,6 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
                       help="seconds a palm must stay on a button to press it")
     palm.add_argument("--posenet-weights", default=None, metavar="PATH",
                       help="PoseNet state dict for --palm posenet/auto (default: the tracker's own choice)")
+
+    output = parser.add_argument_group("recording and virtual camera")
+    output.add_argument("--record", default=None, metavar="OUT",
+                        help="record what the video shows (the chosen view, without buttons and palm circles) to "
+                             "OUT at the source's frame rate, from the start. Recordings are Motion-JPEG .avi "
+                             "files that stay playable if the app is killed; an existing OUT is never "
+                             "overwritten (OUT-1.avi, OUT-2.avi, ...). In the window, R or the Rec button starts "
+                             "and stops recording (to OUT, or IMAGES/recordings/recording.avi)")
+    output.add_argument("--record-raw", action="store_true",
+                        help="record the raw camera frames instead of the view")
+    output.add_argument("--virtual-camera", nargs="?", const="auto", default=None, metavar="DEVICE",
+                        help="also send the view to a virtual webcam for video calls (v4l2loopback on Linux, "
+                             "e.g. /dev/video2; OBS's virtual camera on Windows and macOS); without DEVICE the "
+                             "first one found. With none, the app says how to get one and runs on")
 
     script = parser.add_argument_group("scripted runs")
     script.add_argument("--headless", action="store_true",
@@ -154,7 +165,7 @@ def load_segmenter(args) -> Tuple[object, str]:
         return None, str(exc)
     models = [kind for kind, present in (("plate", segmenter.has_plate_model),
                                          ("single", segmenter.has_single_model)) if present]
-    return segmenter, f"{'+'.join(models)} on {segmenter.device}, {segmenter.precision}"
+    return segmenter, f"{'+'.join(models)} on {segmenter.device}, {segmenter.runtime} {segmenter.precision}"
 
 
 def load_palm_tracker(args):
@@ -188,8 +199,7 @@ def build_session(args):
     view = View.from_key(args.view)
     if view is View.REPLACE and replacement is None:
         raise UsageError("--view replace needs --replace IMG")
-    if args.images.exists() and not args.images.is_dir():
-        raise UsageError(f"--images {args.images} is a file; pass a folder for captures")
+    writable_folder(args.images, "--images")
     spec = parse_source(args.source)
     reader = open_reader(spec, loop=not args.once)
     try:
@@ -215,6 +225,71 @@ def build_session(args):
     return session, spec
 
 
+def default_recording_path(images: Path) -> Path:
+    from app.recorder import DEFAULT_NAME
+    return Path(images) / "recordings" / DEFAULT_NAME
+
+
+def start_plate_check(session):
+    """The stale-plate warning: on the segmentation worker, about once a second while the plate model runs."""
+    segmenter = session.segmenter
+    if segmenter is None or not segmenter.has_plate_model:
+        return None
+    from app.stale_plate import PlateCheck
+    check = PlateCheck(segment_single=segmenter.segment if segmenter.has_single_model else None,
+                       on_change=lambda text: session.set_notice("stale_plate", text, on_screen=True),
+                       palms_seen=lambda: bool(session.palms is not None and session.palms.points),
+                       clock=session.clock)
+    session.add_segmentation_listener(
+        lambda frame, plate, result: check(frame, plate, result.mask if result.mode == "plate" else None))
+    return check
+
+
+def start_virtual_camera(session, device: str):
+    """Sends the view to a virtual webcam; without one, prints one line that says how to get one."""
+    from app.virtual_camera import VirtualCamera, VirtualCameraUnavailable
+    _, frame = session.capture.frames.get()
+    height, width = frame.shape[:2]
+    fps = session.capture.pace_fps or 30.0
+    try:
+        camera = VirtualCamera.open(width, height, fps, device=None if device == "auto" else device,
+                                    on_error=lambda text: session.set_notice("virtual_camera", text))
+    except VirtualCameraUnavailable as exc:
+        print(f"backplate: {exc}", file=sys.stderr, flush=True)
+        session.set_notice("virtual_camera", "virtual camera off: see the terminal for how to get one")
+        return None
+    session.add_view_sink(camera.send)
+    session.set_notice("virtual_camera", f"virtual camera: {camera.device} ({width}x{height})")
+    return camera
+
+
+class Outputs:
+    """What the view goes out to besides the screen: recordings, a virtual camera, the stale-plate check."""
+
+    def __init__(self, session, args):
+        from app.recorder import RecordingControl
+        base = recording_target(args.record) if args.record else default_recording_path(args.images)
+        self.recording = RecordingControl(session, base, raw=args.record_raw)
+        self.plate_check = start_plate_check(session)
+        self.virtual_camera = start_virtual_camera(session, args.virtual_camera) if args.virtual_camera else None
+        if args.record:
+            self.recording.start()
+
+    def close(self) -> None:
+        """After the session closed: finalises the recording and releases the virtual camera."""
+        self.recording.close()
+        if self.virtual_camera is not None:
+            self.virtual_camera.close()
+
+
+def recording_target(text: str) -> Path:
+    from app.recorder import RecordingError, recording_path
+    try:
+        return recording_path(text)
+    except RecordingError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     from process_settings import configure_process
@@ -222,11 +297,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     configure_process(quiet_opencv=True)
     from app.frame_source import SourceError
     try:
+        if args.record:
+            recording_target(args.record)  # a bad name fails before the camera opens
         session, spec = build_session(args)
     except (UsageError, SourceError) as exc:
         return fail(str(exc))
-    if args.headless:
-        from app.headless import run_headless
-        return run_headless(session, args.duration)
-    from app.window import run_window
-    return run_window(session, args.duration, source_name=spec.describe())
+    outputs = Outputs(session, args)
+    try:
+        if args.headless:
+            from app.headless import run_headless
+            return run_headless(session, args.duration)
+        from app.window import run_window
+        return run_window(session, args.duration, source_name=spec.describe(), recording=outputs.recording)
+    finally:
+        outputs.close()

@@ -37,9 +37,6 @@ class CountdownScheduler:
         self._running[name] = _Running(now, float(self.durations[name]))
         return "started"
 
-    def cancel_all(self) -> None:
-        self._running.clear()
-
     def is_active(self, name: str) -> bool:
         """Counting down, or finished and waiting for another action."""
         return name in self._running

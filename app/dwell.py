@@ -103,6 +103,3 @@ class DwellPresser:
             fraction = 1.0 if self.dwell_s == 0 else min(1.0, (self._now - palm.entered_at) / self.dwell_s)
             result[palm.button] = max(result.get(palm.button, 0.0), fraction)
         return result
-
-    def reset(self) -> None:
-        self._palms = []

@@ -28,9 +28,6 @@ class OneEuroFilter:
         self._speed: Optional[np.ndarray] = None
         self._time: Optional[float] = None
 
-    def reset(self) -> None:
-        self._value = self._speed = self._time = None
-
     def __call__(self, value, t: float):
         """The filtered value for a sample taken at time t (seconds, increasing)."""
         x = np.asarray(value, dtype=np.float64)

@@ -26,6 +26,7 @@ class OverlayState:
     palms: List[Tuple[float, float]] = field(default_factory=list)  # display coordinates
     message: Optional[str] = None
     waiting_text: Optional[str] = None  # e.g. "Sav waits for Bkg"
+    notices: List[str] = field(default_factory=list)  # standing notices the user must act on
 
 
 def _blend_rect(image, x0, y0, x1, y1, colour, opacity):
@@ -72,7 +73,7 @@ def draw_overlay(display_bgr: np.ndarray, layout: ButtonLayout, state: OverlaySt
                       short_side / 80, max(2, short_side // 50), COUNTDOWN_FILL_BGR)
         _centred_text(out, label, cx, cy + short_side * 0.2, short_side / 320, max(1, short_side // 200))
 
-    banner_lines = [t for t in (state.waiting_text, state.message) if t]
+    banner_lines = [t for t in (state.waiting_text, state.message, *state.notices) if t]
     line_height = int(short_side * 0.075)
     for i, text in enumerate(banner_lines):
         y1 = out.shape[0] - i * line_height

@@ -1,4 +1,4 @@
-"""Palm trackers behind one small interface: PoseNet (own weights), MediaPipe Hands (bundled, offline), none.
+"""Palm trackers behind one small interface: PoseNet (shipped weights), MediaPipe Hands (bundled), none.
 
 tracker.update(frame_bgr) -> [PalmPoint] in the raw frame's pixels, smoothed over time."""
 import math
@@ -144,7 +144,8 @@ def _try_posenet(posenet_weights: Optional[str]):
     except PoseNetWeightsError as exc:
         return None, str(exc)
     if path is None:
-        return None, "no PoseNet weights (run `python -m models.posenet.fetch` or pass --posenet-weights)"
+        return None, ("no PoseNet weights (the shipped models/weights/posenet_mobilenet_v1_050.pth is missing: "
+                      "reinstall, run `python -m models.posenet.fetch` or pass --posenet-weights)")
     try:
         return PoseNetPalmTracker(path), f"palms: PoseNet ({path.name})"
     except PoseNetWeightsError as exc:
@@ -160,7 +161,7 @@ def _try_mediapipe():
 
 def make_palm_tracker(choice: str = "auto", posenet_weights: Optional[str] = None):
     """(tracker, reason) for the status bar. tracker is None when palm tracking ends up off, with the
-    reason saying why. auto: PoseNet when its weights are found, else MediaPipe Hands, else none."""
+    reason saying why. auto: PoseNet (its weights ship with the project), else MediaPipe Hands, else none."""
     if choice not in CHOICES:
         raise ValueError(f"palm tracker must be one of {', '.join(CHOICES)}; got {choice!r}")
     if choice == "none":

@@ -7,7 +7,9 @@ from PyQt5.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QImage, QKeySequence, QPainter
 from PyQt5.QtWidgets import QAction, QActionGroup, QApplication, QLabel, QMainWindow, QSizePolicy, QWidget
 
+from app.buttons import BUTTON_KEYS
 from app.letterbox import fit_rect, widget_to_frame
+from app.recorder import DEFAULT_NAME, RecordingControl
 from app.session import LiveSession
 from app.views import View
 
@@ -15,7 +17,8 @@ TICK_MS = 30
 STATUS_EVERY_MS = 250
 STARTUP_NOTE_MS = 8000
 MIN_VIDEO_WIDTH = 800
-KEY_PRESSES = {Qt.Key_B: "bkg", Qt.Key_S: "sav", Qt.Key_Q: "ext", Qt.Key_Escape: "ext"}
+RECORD_KEY = "R"
+KEY_PRESSES = {QKeySequence(key)[0]: name for key, name in BUTTON_KEYS}
 
 
 class VideoWidget(QWidget):
@@ -65,10 +68,14 @@ class VideoWidget(QWidget):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, session: LiveSession, duration: Optional[float] = None, source_name: str = ""):
+    """recording: what R and the Rec button start and stop (default: the view, to IMAGES/recordings/)."""
+
+    def __init__(self, session: LiveSession, duration: Optional[float] = None, source_name: str = "",
+                 recording: Optional[RecordingControl] = None):
         super().__init__()
         self.session = session
         self.duration = duration
+        self.recording = recording or RecordingControl(session, session.storage.root / "recordings" / DEFAULT_NAME)
         self.setWindowTitle(f"Backplate — {source_name}" if source_name else "Backplate")
         self.video = VideoWidget(self)
         self.video.frame_clicked.connect(self._clicked)
@@ -104,6 +111,13 @@ class MainWindow(QMainWindow):
             toolbar.addAction(action)
             self.view_actions[view] = action
         self.view_actions[self.session.view].setChecked(True)
+        toolbar.addSeparator()
+        self.record_action = QAction(f"Rec ({RECORD_KEY})", self, checkable=True)
+        self.record_action.setShortcut(QKeySequence(RECORD_KEY))
+        self.record_action.setToolTip("start or stop recording what the video shows (without buttons)")
+        self.record_action.triggered.connect(lambda checked: self.toggle_recording())
+        self.record_action.setChecked(self.recording.active)
+        toolbar.addAction(self.record_action)
 
     def _size_for(self, frame_w: int, frame_h: int) -> None:
         screen = QApplication.primaryScreen()
@@ -116,6 +130,10 @@ class MainWindow(QMainWindow):
     def set_view(self, view: View) -> None:
         self.session.set_view(view)
         self.view_actions[self.session.view].setChecked(True)
+
+    def toggle_recording(self) -> None:
+        self.recording.toggle()
+        self.record_action.setChecked(self.recording.active)
 
     def start(self) -> None:
         self.session.start()
@@ -148,6 +166,8 @@ class MainWindow(QMainWindow):
                 self.duration is not None and elapsed >= self.duration):
             self.close()
             return
+        if self.record_action.isChecked() != self.recording.active:  # a failed recording stops itself
+            self.record_action.setChecked(self.recording.active)
         self._status_ticks += 1
         if self._startup_ticks_left > 0:
             self._startup_ticks_left -= 1
@@ -163,12 +183,14 @@ class MainWindow(QMainWindow):
             self._closed = True
             self.timer.stop()
             self.session.close()  # releases the camera
+            self.recording.close()  # after the session: no frame comes any more, the file is finalised
         super().closeEvent(event)
 
 
-def run_window(session: LiveSession, duration: Optional[float] = None, source_name: str = "") -> int:
+def run_window(session: LiveSession, duration: Optional[float] = None, source_name: str = "",
+               recording: Optional[RecordingControl] = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(session, duration, source_name)
+    window = MainWindow(session, duration, source_name, recording)
     window.show()
     window.start()
     app.exec_()

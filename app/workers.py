@@ -1,25 +1,40 @@
-"""Background threads: capture (newest frame only, reconnects a lost camera) and model workers (newest frame only)."""
+"""Background threads: capture (newest frame only, reconnects a lost camera) and model workers (newest frame only).
+
+Model workers take turns (MODEL_TURNS): on a machine with few cores, two multi-threaded models running at once
+oversubscribe the cores, and each then takes far more than twice as long. One after the other, each gets all cores.
+A secondary model (the palm tracker) also runs at a capped rate (PALM_RATE_HZ), so the segmentation model gets most
+turns.
+"""
 import collections
+import os
+import sys
 import threading
 import time
 from typing import Any, Callable, Optional, Tuple
 
 RECONNECT_DELAY_S = 1.0
 LOST_AFTER_FAILED_READS = 5
+PALM_RATE_HZ = 15.0  # a palm presses by dwelling 0.6 s: 15 looks a second are plenty
+UNPACED_READER_NICENESS = 10  # an unpaced file source reads with what the models leave over (niceness added)
+MODEL_TURNS = threading.Lock()
 
 
 class LatestSlot:
-    """Holds only the newest value; readers ask for anything newer than what they have seen."""
+    """Holds only the newest value; readers ask for anything newer than what they have seen.
+
+    Each value carries a time stamp (time.monotonic()): when it was put, or the stamp of the input it came from."""
 
     def __init__(self):
         self._cond = threading.Condition()
         self._seq = 0
         self._value = None
+        self._stamp = 0.0
 
-    def put(self, value: Any) -> int:
+    def put(self, value: Any, stamp: Optional[float] = None) -> int:
         with self._cond:
             self._seq += 1
             self._value = value
+            self._stamp = time.monotonic() if stamp is None else stamp
             self._cond.notify_all()
             return self._seq
 
@@ -27,13 +42,33 @@ class LatestSlot:
         with self._cond:
             return self._seq, self._value
 
+    def get_stamped(self) -> Tuple[int, Any, float]:
+        with self._cond:
+            return self._seq, self._value, self._stamp
+
     def wait_newer(self, seen_seq: int, timeout: float) -> Optional[Tuple[int, Any]]:
+        item = self.wait_newer_stamped(seen_seq, timeout)
+        return None if item is None else item[:2]
+
+    def wait_newer_stamped(self, seen_seq: int, timeout: float) -> Optional[Tuple[int, Any, float]]:
         with self._cond:
             if self._seq <= seen_seq:
                 self._cond.wait(timeout)
             if self._seq <= seen_seq:
                 return None
-            return self._seq, self._value
+            return self._seq, self._value, self._stamp
+
+
+def lower_this_thread_priority(by: int) -> bool:
+    """Raises the calling thread's niceness by `by` (Linux: per thread), so it yields the CPU to the others."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + by))
+        return True
+    except (OSError, AttributeError):
+        return False
 
 
 class RateMeter:
@@ -67,7 +102,8 @@ class CaptureThread(threading.Thread):
     """Reads frames as fast as the source gives them (or at pace_fps) and keeps only the newest.
 
     A live source that stops delivering is marked lost, released and reopened with reopen() until it works again.
-    A finite source that ends sets finished.
+    A finite source that ends sets finished. A file source read unpaced runs at a lower priority: it would
+    otherwise decode frames nobody will see with the CPU that the models need.
     """
 
     def __init__(self, reader, reopen: Optional[Callable[[], Any]] = None, pace_fps: Optional[float] = None):
@@ -89,6 +125,8 @@ class CaptureThread(threading.Thread):
             self.join(timeout)
 
     def run(self) -> None:
+        if not self.pace_fps and self.reader is not None and not self.reader.is_live:
+            lower_this_thread_priority(UNPACED_READER_NICENESS)
         try:
             self._loop()
         finally:
@@ -134,16 +172,22 @@ class CaptureThread(threading.Thread):
 class ModelWorker(threading.Thread):
     """Runs fn on the newest item of a LatestSlot, skipping whatever arrived while it was busy.
 
-    Results go to self.results as (input_seq, result). If fn raises, the worker stops and error says why.
+    Results go to self.results as (input_seq, result), stamped with the input's stamp (so a reader can tell how
+    old the frame behind a result is). max_rate_hz caps how often fn starts; turns (a lock shared by the workers
+    that should not run at once; MODEL_TURNS by default, None to run freely) is held while fn runs. If fn raises,
+    the worker stops and error says why.
     """
 
-    def __init__(self, name: str, source: LatestSlot, fn: Callable[[Any], Any]):
+    def __init__(self, name: str, source: LatestSlot, fn: Callable[[Any], Any], max_rate_hz: Optional[float] = None,
+                 turns: Optional[threading.Lock] = MODEL_TURNS):
         super().__init__(name=name, daemon=True)
         self.source = source
         self.fn = fn
+        self.min_interval_s = 1.0 / max_rate_hz if max_rate_hz else 0.0
+        self.turns = turns
         self.results = LatestSlot()
-        self.meter = RateMeter()
         self.error: Optional[str] = None
+        self._last_start = -float("inf")  # when fn last started
         self._stop_event = threading.Event()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -154,14 +198,24 @@ class ModelWorker(threading.Thread):
     def run(self) -> None:
         seen = 0
         while not self._stop_event.is_set():
-            item = self.source.wait_newer(seen, timeout=0.1)
+            wait = self._last_start + self.min_interval_s - time.monotonic()
+            if wait > 0 and self._stop_event.wait(wait):
+                return
+            item = self.source.wait_newer_stamped(seen, timeout=0.1)
             if item is None:
                 continue
-            seen, value = item
             try:
-                result = self.fn(value)
+                if self.turns is None:
+                    seen, result, stamp = self._run_once(item)
+                else:
+                    with self.turns:  # once our turn comes, take the newest frame, not the one that woke us
+                        seen, result, stamp = self._run_once(self.source.get_stamped())
             except Exception as exc:
                 self.error = f"{type(exc).__name__}: {exc}"
                 return
-            self.results.put((seen, result))
-            self.meter.tick()
+            self.results.put((seen, result), stamp=stamp)
+
+    def _run_once(self, item: Tuple[int, Any, float]) -> Tuple[int, Any, float]:
+        seen, value, stamp = item
+        self._last_start = time.monotonic()
+        return seen, self.fn(value), stamp

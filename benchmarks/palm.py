@@ -12,14 +12,14 @@ MediaPipe picks its own. Target: <= 15 ms per processed frame.
 import argparse
 import statistics
 import sys
-import time
-from typing import Callable, List
+from typing import List
 
 import cv2
 import numpy as np
-import torch
 
 from benchmarks._table import format_number, print_table
+from benchmarks.timing import time_calls
+from commandline import existing_file, non_negative_int, positive_int
 from fileio.capture_sets import list_sets, read_image
 from fileio.shared_data import SharedDataMissing, shared_path
 from process_settings import configure_process
@@ -38,18 +38,6 @@ def webcam_frames(limit: int = 60) -> List[np.ndarray]:
     return frames
 
 
-def time_calls(fn: Callable[[np.ndarray], object], frames, warmup: int, repeats: int):
-    for i in range(warmup):
-        fn(frames[i % len(frames)])
-    times, outputs = [], []
-    for i in range(repeats):
-        frame = frames[i % len(frames)]
-        start = time.perf_counter()
-        outputs.append(fn(frame))
-        times.append((time.perf_counter() - start) * 1000)
-    return times, outputs
-
-
 def row(name, times, outputs=None):
     p90 = float(np.percentile(times, 90))
     palms = format_number(float(np.mean([len(o) for o in outputs])), 2) if outputs is not None else ""
@@ -61,10 +49,10 @@ def row(name, times, outputs=None):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.palm", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--threads", type=int, default=2, help="PyTorch/OpenCV threads (default 2)")
-    parser.add_argument("--warmup", type=int, default=5, help="untimed calls per row (default 5)")
-    parser.add_argument("--repeats", type=int, default=40, help="timed calls per row (default 40)")
-    parser.add_argument("--posenet-weights", default=None,
+    parser.add_argument("--threads", type=positive_int, default=2, help="PyTorch/OpenCV threads (default 2)")
+    parser.add_argument("--warmup", type=non_negative_int, default=5, help="untimed calls per row (default 5)")
+    parser.add_argument("--repeats", type=positive_int, default=40, help="timed calls per row (default 40)")
+    parser.add_argument("--posenet-weights", type=existing_file, default=None,
                         help="converted PoseNet .pth (default: the shared test weights, then the user cache)")
     args = parser.parse_args(argv)
     configure_process(threads=args.threads)
@@ -85,7 +73,7 @@ def main(argv=None) -> int:
     rows = []
     for long_side in (257, 353):
         tracker = PoseNetPalmTracker(weights, long_side=long_side)
-        times, outputs = time_calls(tracker.update, frames, args.warmup, args.repeats)
+        times, outputs = time_calls(lambda i: tracker.update(frames[i % len(frames)]), args.warmup, args.repeats)
         network, decode = [], []
         for frame in frames[:args.repeats]:
             tracker.posenet.estimate(frame)
@@ -98,7 +86,8 @@ def main(argv=None) -> int:
     for work_width in (320, 640):
         tracker = MediaPipePalmTracker(work_width=work_width)
         try:
-            times, outputs = time_calls(tracker.update, frames, args.warmup, args.repeats)
+            times, outputs = time_calls(lambda i: tracker.update(frames[i % len(frames)]), args.warmup,
+                                        args.repeats)
         finally:
             tracker.close()
         rows.append([f"MediaPipe Hands (lite) @{work_width} wide: tracker", *row("", times, outputs)[1:]])

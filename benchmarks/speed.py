@@ -1,22 +1,33 @@
 """Speed of our segmentation model beside the baselines: a full frame in, a full-size mask out.
 
-    python -m benchmarks.speed --model plate --size 640x480 --threads 2
+    python -m benchmarks.speed --model plate --size 640x480 --threads 2 --runtime all
 
 Each method runs on the same real webcam frame (the first annotated frame of the first shared capture set, resized
-to --size; a synthetic textured frame when the shared data is absent). After --warmup calls, --repeats calls are
-timed with a wall clock and the median is reported. Ours goes through Segmenter.segment with the same plate array
-every call, so the plate's features stay cached as in the live app; MOG2 is primed on the plate as in
-benchmarks.baselines and classifies with learningRate=0; MediaPipe's converts BGR to RGB inside the timing.
---threads sets PyTorch's and OpenCV's thread counts; MediaPipe picks its own.
+to --size; a synthetic textured frame when the shared data is absent). The methods are timed interleaved: every
+round calls each of them once, in turn, so load from elsewhere on the machine hits them alike; after --warmup
+rounds, --repeats rounds are timed with a wall clock. The table gives the median, the 10th-90th percentile spread,
+and "x MediaPipe": the median over rounds of our time divided by MediaPipe's in the same round.
+
+Ours goes through Segmenter.segment with the same plate array every call, so the plate's features stay cached as
+in the live app; resizing, normalising and the guided upsampling to the full frame are inside the timing. --runtime
+picks the engine's runtime (repeatable; 'all' times every installed one; default: the engine's own measured
+choice). MOG2 is primed on the plate as in benchmarks.baselines and classifies with learningRate=0; MediaPipe's
+converts BGR to RGB inside the timing. --threads sets PyTorch's, OpenCV's and the compiled runtimes' thread counts;
+MediaPipe picks its own. OMP_WAIT_POLICY is PASSIVE unless set, as in the app. The first lines name the CPU, its instruction sets and any ISA limit set in the
+environment (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA).
 
 Speed does not depend on the weights, so --untrained times the default architecture before any weights exist.
-The last line is machine-readable: ms_per_frame=X.X (our model's median).
+The last line is machine-readable: ms_per_frame=X.X (our first row's median).
 """
-import argparse
+import os
+
+# As the app runs the engine (main.py): idle OpenMP threads sleep rather than spin on the other core.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
 import statistics
 import sys
-import time
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -24,20 +35,11 @@ import numpy as np
 from benchmarks._table import format_number, print_table
 from benchmarks.accuracy import BenchmarkInputError, load_our_model, resolve_model_path
 from benchmarks.baselines import build_baselines
+from benchmarks.timing import time_interleaved
+from commandline import non_negative_int, parse_size, positive_int  # parse_size -> FrameSize(width, height)
 from fileio.capture_sets import list_sets, read_image
 from fileio.shared_data import SharedDataMissing, shared_path
 from process_settings import configure_process
-
-
-def parse_size(text: str) -> Tuple[int, int]:
-    """'640x480' -> (640, 480)."""
-    try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise BenchmarkInputError(f"--size {text!r}: give WIDTHxHEIGHT, e.g. 640x480")
-    if width < 32 or height < 32:
-        raise BenchmarkInputError(f"--size {text!r}: both sides must be at least 32 pixels")
-    return width, height
 
 
 def benchmark_frames(size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray, str]:
@@ -59,29 +61,49 @@ def benchmark_frames(size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray, str
     return frame, plate, source
 
 
-def time_calls(call: Callable[[], object], warmup: int, repeats: int) -> List[float]:
-    """Milliseconds of each of `repeats` calls, after `warmup` untimed ones."""
-    for _ in range(warmup):
-        call()
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        timings.append((time.perf_counter() - start) * 1000.0)
-    return timings
+RUNTIME_CHOICES = ("auto", "torch", "openvino", "onnxruntime", "all")
+ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 
 
-def build_our_segmenter(model: str, untrained: bool, device: str):
+def build_our_segmenter(model: str, untrained: bool, device: str, runtime: str = "auto"):
     if not untrained:
-        return load_our_model(model, device)
+        return load_our_model(model, device, runtime=runtime)
     if model not in ("plate", "single"):
         raise BenchmarkInputError("--untrained builds a default architecture: use it with --model plate or single")
     from models.plate_net import PlateNet
     from models.segmenter import Segmenter
     from models.unet import LikeUnet
     if model == "plate":
-        return Segmenter(plate_model=PlateNet(), device=device)
-    return Segmenter(single_model=LikeUnet(), device=device)
+        return Segmenter(plate_model=PlateNet(), device=device, runtime=runtime)
+    return Segmenter(single_model=LikeUnet(), device=device, runtime=runtime)
+
+
+def requested_runtimes(requested: Optional[List[str]]) -> List[str]:
+    """--runtime values in order, 'all' expanded to every installed runtime; default: the engine's choice."""
+    from models.runtimes import RUNTIMES, runtime_missing
+    names = []
+    for name in requested or ["auto"]:
+        for one in ([r for r in RUNTIMES if not runtime_missing(r)] if name == "all" else [name]):
+            if one not in names:
+                names.append(one)
+    return names
+
+
+def machine_lines(threads: int) -> List[str]:
+    """What the timings came from: the CPU and its instruction sets, and any ISA limit in the environment."""
+    from models.cpu_features import describe_cpu
+    lines = [f"CPU: {describe_cpu()}; {threads} threads for ours"]
+    limits = [f"{name}={os.environ[name]}" for name in ISA_VARIABLES if os.environ.get(name)]
+    if limits:
+        lines.append(f"ISA limits from the environment: {' '.join(limits)}")
+    return lines
+
+
+def ratio_to(timings: List[float], reference: Optional[List[float]]) -> Optional[float]:
+    """Median over rounds of timings[i] / reference[i] (both from the same interleaved rounds)."""
+    if not reference:
+        return None
+    return statistics.median(ours / theirs for ours, theirs in zip(timings, reference) if theirs > 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,11 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--untrained", action="store_true",
                         help="time the default plate/single architecture with random weights (same speed)")
     parser.add_argument("--size", default="640x480", help="frame size WIDTHxHEIGHT (default 640x480)")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch and OpenCV (default 2)")
+    parser.add_argument("--runtime", action="append", choices=RUNTIME_CHOICES, default=None,
+                        help="our engine's runtime: torch, openvino, onnxruntime, all, or auto (the engine's "
+                             "measured choice, the default); repeat to compare several in one run")
+    parser.add_argument("--threads", type=positive_int, default=2,
+                        help="CPU threads for PyTorch, OpenCV and the compiled runtimes (default 2)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="where our model runs (default: auto)")
-    parser.add_argument("--warmup", type=int, default=5, help="untimed calls first (default 5)")
-    parser.add_argument("--repeats", type=int, default=50, help="timed calls (default 50)")
+    parser.add_argument("--warmup", type=non_negative_int, default=5, help="untimed rounds first (default 5)")
+    parser.add_argument("--repeats", type=positive_int, default=50, help="timed rounds (default 50)")
     parser.add_argument("--no-mediapipe", action="store_true", help="leave out the MediaPipe selfie baseline")
     return parser
 
@@ -108,45 +134,53 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         size = parse_size(args.size)
-        if args.threads < 1 or args.repeats < 1 or args.warmup < 0:
-            raise BenchmarkInputError("--threads and --repeats must be at least 1, --warmup at least 0")
         cv2.setNumThreads(args.threads)
         configure_process(threads=args.threads)
-        segmenter = build_our_segmenter(args.model, args.untrained, args.device)
+        segmenters = [(runtime, build_our_segmenter(args.model, args.untrained, args.device, runtime))
+                      for runtime in requested_runtimes(args.runtime)]
     except (BenchmarkInputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     frame, plate, source = benchmark_frames(size)
-    uses_plate = segmenter.has_plate_model
-    ours_name = "ours (plate)" if uses_plate else "ours (single)"
+    uses_plate = segmenters[0][1].has_plate_model
     model_text = f"untrained {args.model} architecture" if args.untrained else str(resolve_model_path(args.model))
-    print(f"Segmentation speed: {size[0]}x{size[1]} frame in, full-size mask out; median of {args.repeats} calls "
-          f"after {args.warmup} warm-up calls")
+    print(f"Segmentation speed: {size[0]}x{size[1]} frame in, full-size mask out; {args.repeats} interleaved "
+          f"rounds after {args.warmup} warm-up rounds")
+    for line in machine_lines(args.threads):
+        print(line)
     print(f"Frame: {source}")
-    print(f"Ours: {model_text} on {segmenter.device} ({segmenter.precision}), {args.threads} threads")
+    print(f"Ours: {model_text}")
 
-    rows = []
-    ours_timings = time_calls(lambda: segmenter.segment(frame, plate if uses_plate else None),
-                              args.warmup, args.repeats)
-    rows.append((ours_name, "yes" if uses_plate else "no", ours_timings))
+    calls, labels = {}, {}
+    for requested, segmenter in segmenters:
+        name = f"ours ({'plate' if uses_plate else 'single'}, {segmenter.runtime} {segmenter.precision}" + \
+            (", measured choice)" if requested == "auto" else ")")
+        calls[name] = (lambda s=segmenter: s.segment(frame, plate if uses_plate else None))
+        labels[name] = "yes" if uses_plate else "no"
     baselines, notes = build_baselines(use_mediapipe=not args.no_mediapipe)
     for baseline in baselines:
         baseline.start_set(plate)
-        timings = time_calls(lambda: baseline.predict(frame, plate), args.warmup, args.repeats)
-        rows.append((baseline.name, "yes" if baseline.needs_plate else "no", timings))
-        baseline.close()
+        calls[baseline.name] = (lambda b=baseline: b.predict(frame, plate))
+        labels[baseline.name] = "yes" if baseline.needs_plate else "no"
     for note in notes:
         print(f"note: {note}")
     print()
+    try:
+        timings = time_interleaved(calls, args.warmup, args.repeats)
+    finally:
+        for baseline in baselines:
+            baseline.close()
 
+    mediapipe = timings.get("MediaPipe selfie")
     table = []
-    for name, needs_plate, timings in rows:
-        median = statistics.median(timings)
-        p90 = float(np.percentile(timings, 90))
-        table.append([name, needs_plate, format_number(median, 1), format_number(p90, 1),
-                      format_number(1000.0 / median if median > 0 else float("nan"), 0)])
-    print_table(["method", "plate", "median ms", "p90 ms", "fps"], table)
-    print(f"ms_per_frame={statistics.median(ours_timings):.1f}")
+    for name, values in timings.items():
+        median = statistics.median(values)
+        p10, p90 = (float(np.percentile(values, q)) for q in (10, 90))
+        table.append([name, labels[name], format_number(median, 1), f"{p10:.1f}-{p90:.1f}",
+                      format_number(1000.0 / median if median > 0 else float("nan"), 0),
+                      format_number(ratio_to(values, mediapipe), 2)])
+    print_table(["method", "plate", "median ms", "p10-p90 ms", "fps", "x MediaPipe"], table)
+    print(f"ms_per_frame={statistics.median(timings[next(iter(calls))]):.1f}")
     return 0
 
 

@@ -29,8 +29,9 @@ def _fsync_file(name: str) -> None:
         os.close(handle)
 
 
-def _fsync_folder(folder: Path) -> None:
-    # The rename itself is durable only once the folder's entry is on disk; not every platform allows this.
+def fsync_folder(folder: Path) -> None:
+    """Puts folder's entries (a rename, a new file) on disk: a rename is durable only then. Best effort: not
+    every platform lets a folder be synced."""
     try:
         handle = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -68,7 +69,7 @@ def atomic_path(path: PathLike, overwrite: bool = True) -> Iterator[str]:
                 if path.exists():
                     raise FileExistsError(path)
                 os.replace(temp_name, path)
-        _fsync_folder(path.parent)
+        fsync_folder(path.parent)
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)

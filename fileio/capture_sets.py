@@ -2,7 +2,7 @@
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -110,6 +110,55 @@ def split_portraits(folders: Sequence[Path], held_out_fraction: float,
                        [s for i, s in enumerate(samples) if i not in held_out],
                        [s for i, s in enumerate(samples) if i in held_out]))
     return splits
+
+
+SEQUENCE_FRAME_NAME = re.compile(r"^(?P<sequence>.+)_(?P<frame>\d+)$")
+
+
+def sequence_name(path: Path) -> Optional[str]:
+    """'dance-twirl' for images/dance-twirl_00012.jpg; None for a name that is not SEQUENCE_NNNNN."""
+    match = SEQUENCE_FRAME_NAME.match(Path(path).stem)
+    return match.group("sequence") if match else None
+
+
+def list_sequences(folder: Path) -> Dict[str, List[PortraitSample]]:
+    """{sequence: its frames} of a portrait-layout folder of video frames (images/SEQUENCE_NNNNN.jpg), or {} when
+    it is not one (some image is not named SEQUENCE_NNNNN, or no sequence has two frames)."""
+    sequences: Dict[str, List[PortraitSample]] = {}
+    for sample in list_portraits(folder):
+        name = sequence_name(sample.image_path)
+        if name is None:
+            return {}
+        sequences.setdefault(name, []).append(sample)
+    return sequences if any(len(frames) > 1 for frames in sequences.values()) else {}
+
+
+def list_pictures(folder: Path) -> List[Path]:
+    """The image files of a folder of plain pictures (e.g. people-free backgrounds), in name order."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def split_pictures(paths: Sequence[Path], held_out_fraction: float, seed: int) -> Tuple[List[Path], List[Path]]:
+    """(kept, held out) by picture, seeded: the trainer's --val-backgrounds and the benchmarks' people-free
+    frames hold out the same pictures."""
+    paths = sorted(map(Path, paths))
+    order = np.random.default_rng([seed, len(paths)]).permutation(len(paths))
+    held_out = set(order[:int(round(len(paths) * held_out_fraction))].tolist())
+    return ([p for i, p in enumerate(paths) if i not in held_out], [p for i, p in enumerate(paths) if i in held_out])
+
+
+def mask_at_image_size(mask: np.ndarray, image_hw: Tuple[int, int], mask_path=None) -> np.ndarray:
+    """The mask at its image's size. Some web masks are saved scaled; with the same aspect ratio (within 2 %) they
+    are resized (nearest), otherwise ValueError names the file, since such a mask belongs to another picture."""
+    height, width = image_hw
+    if mask.shape == (height, width):
+        return mask
+    mask_h, mask_w = mask.shape
+    if abs((mask_w / mask_h) / (width / height) - 1.0) > 0.02:
+        raise ValueError(f"mask {mask_path or ''} is {mask_w}x{mask_h} but its image is {width}x{height} (another "
+                         f"aspect ratio); re-annotate it or fix the mask size")
+    resized = cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+    return resized.astype(bool)
 
 
 def read_image(path: Path) -> np.ndarray:

@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 
 from fileio.atomic_files import atomic_path
+from models.gan.networks import (PatchDiscriminator, PatchDiscriminatorConfig, ResnetGenerator,
+                                 ResnetGeneratorConfig, UnetGenerator, UnetGeneratorConfig)
 from models.plate_net import PlateNet, PlateNetConfig
 from models.unet import LikeUnet, LikeUnetConfig
 
@@ -18,6 +20,9 @@ FORMAT_VERSION = 1
 ARCHITECTURES = {
     PlateNet.ARCH: (PlateNet, PlateNetConfig),
     LikeUnet.ARCH: (LikeUnet, LikeUnetConfig),
+    UnetGenerator.ARCH: (UnetGenerator, UnetGeneratorConfig),
+    ResnetGenerator.ARCH: (ResnetGenerator, ResnetGeneratorConfig),
+    PatchDiscriminator.ARCH: (PatchDiscriminator, PatchDiscriminatorConfig),
 }
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = {"plate": WEIGHTS_DIR / "plate.pt", "single": WEIGHTS_DIR / "single.pt"}

@@ -1,4 +1,6 @@
 """Small building blocks shared by Backplate's networks."""
+from dataclasses import asdict
+
 import torch.nn as nn
 
 
@@ -8,3 +10,12 @@ def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1, kernel_si
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
+
+
+class StoredConfig:
+    """For networks built from a config dataclass (self.config): the config as checkpoints store it."""
+
+    def config_dict(self) -> dict:
+        """Plain values only (tuples become lists), so the checkpoint loads with weights_only=True."""
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in asdict(self.config).items()}

@@ -5,14 +5,14 @@ fused with their absolute difference, so the network compares learned features r
 keeps it steady under exposure and white-balance drift. A small decoder brings the fused features back up to half
 the input resolution. The plate's features are computed once (`encode`) and reused for every frame.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import List, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.layers import conv_bn_relu
+from models.layers import StoredConfig, conv_bn_relu
 
 
 @dataclass
@@ -48,7 +48,7 @@ class PlateEncoder(nn.Module):
         return features
 
 
-class PlateNet(nn.Module):
+class PlateNet(StoredConfig, nn.Module):
     ARCH = "plate_net"
 
     def __init__(self, config: PlateNetConfig = None):
@@ -62,11 +62,6 @@ class PlateNet(nn.Module):
         self.refine = nn.ModuleList(conv_bn_relu(width, width) for _ in channels[:-1])
         self.bottleneck = conv_bn_relu(width, width)
         self.head = nn.Conv2d(width, 1, 1)
-
-    def config_dict(self) -> dict:
-        config = asdict(self.config)
-        config["channels"] = list(config["channels"])
-        return config
 
     def encode(self, image: torch.Tensor) -> List[torch.Tensor]:
         """Multi-scale features of one normalised image; call once for the plate and cache."""

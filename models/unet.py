@@ -3,14 +3,14 @@
 It segments a person from one image, for when no plate exists yet. Each input side must be a multiple of
 2**len(channels) (32 with the default five levels); the engine pads to that.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.layers import conv_bn_relu
+from models.layers import StoredConfig, conv_bn_relu
 
 
 @dataclass
@@ -24,7 +24,7 @@ class LikeUnetConfig:
         return 2 ** len(self.channels)
 
 
-class LikeUnet(nn.Module):
+class LikeUnet(StoredConfig, nn.Module):
     ARCH = "like_unet"
 
     def __init__(self, config: LikeUnetConfig = None):
@@ -43,11 +43,6 @@ class LikeUnet(nn.Module):
             self.up.append(conv_bn_relu(previous + width, width))
             previous = width
         self.head = nn.Conv2d(previous, 1, 1)
-
-    def config_dict(self) -> dict:
-        config = asdict(self.config)
-        config["channels"] = list(config["channels"])
-        return config
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         skips = [self.stem(image)]

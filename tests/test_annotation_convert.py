@@ -10,7 +10,7 @@ from annotation.geometry import Polygon
 from annotation.labelme_io import write_labelme
 from annotation.raster import rasterise
 from metrics.mask_metrics import iou
-from fileio.capture_sets import list_sets, read_mask
+from fileio.capture_sets import list_sets, read_mask, read_set
 
 
 def copy_set(source, tmp_path):
@@ -74,7 +74,7 @@ def test_coco_export_loads_in_pycocotools_with_polygons_and_rle(shared, tmp_path
     assert main(["coco", str(first), str(second), "--out", str(out)]) == 0
     coco = COCO(str(out))
     assert coco.loadCats(coco.getCatIds())[0]["name"] == "person"
-    kinds = set()
+    kinds, people, empty = set(), 0, 0
     for image in coco.dataset["images"]:
         set_name, name = image["file_name"].split("/")
         index = int(name.split(".")[0])
@@ -83,7 +83,9 @@ def test_coco_export_loads_in_pycocotools_with_polygons_and_rle(shared, tmp_path
         annotations = coco.loadAnns(coco.getAnnIds(imgIds=image["id"]))
         if not expected.any():
             assert annotations == []
+            empty += 1
             continue
+        people += 1
         (annotation,) = annotations
         kinds.add(type(annotation["segmentation"]).__name__)
         assert iou(coco.annToMask(annotation) > 0, expected) >= 0.97, image["file_name"]
@@ -91,3 +93,6 @@ def test_coco_export_loads_in_pycocotools_with_polygons_and_rle(shared, tmp_path
             assert isinstance(annotation["segmentation"], dict)  # the hole needs RLE
             assert np.array_equal(coco.annToMask(annotation) > 0, expected)
     assert kinds == {"list", "dict"}
+    # every annotated frame is exported: set1's and set4's frames with a person, and their empty last frames
+    expected_people = sum(read_mask(f.mask_path).any() for d in (first, second) for f in read_set(d).frames)
+    assert people == expected_people >= 8 and empty == 2

@@ -200,17 +200,18 @@ def test_labelme_file_has_the_labelme_fields_and_round_trips(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["3.json"]  # no temp file left behind
 
 
-def test_labelme_other_shapes_are_kept_and_rectangles_read_as_polygons(tmp_path):
+def test_labelme_person_rectangles_paint_and_other_types_are_kept_with_a_warning(tmp_path):
     data = to_labelme([], "0.png", (10, 10))
     data["shapes"] = [
         {"label": "person", "points": [[1, 1], [5, 6]], "shape_type": "rectangle"},
-        {"label": "nose", "points": [[3, 3]], "shape_type": "point"},
+        {"label": "person", "points": [[3, 3]], "shape_type": "point"},
     ]
     path = tmp_path / "0.json"
     path.write_text(json.dumps(data))
     annotation = read_labelme(path)
     assert annotation.polygons == [Polygon(((1, 1), (5, 1), (5, 6), (1, 6)))]
-    assert annotation.other_shapes[0]["label"] == "nose" and annotation.warnings
+    assert [k.shape["shape_type"] for k in annotation.kept_shapes] == ["point"]
+    assert "shape 1" in annotation.warnings[0] and "does not touch the mask" in annotation.warnings[0]
 
 
 @pytest.mark.parametrize("text, problem", [

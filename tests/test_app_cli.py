@@ -1,4 +1,5 @@
 """main.py as a user runs it: headless scripted runs on the pets video, and the error paths."""
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -68,7 +69,8 @@ def test_help_explains_every_flag():
     assert result.returncode == 0
     for flag in ("--source", "--once", "--fps", "--mirror", "--images", "--background-timer", "--save-timer",
                  "--weights", "--no-segmentation", "--device", "--precision", "--view", "--replace", "--palm", "--dwell",
-                 "--posenet-weights", "--headless", "--press", "--duration"):
+                 "--posenet-weights", "--headless", "--press", "--duration", "--record", "--record-raw",
+                 "--virtual-camera"):
         assert flag in result.stdout
 
 
@@ -87,3 +89,91 @@ def test_palm_none_imports_nothing_palm_related(shared, tmp_path):
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def read_video(path, limit=None):
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while limit is None or len(frames) < limit:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames, fps
+
+
+def test_headless_record_writes_a_playable_file_and_never_overwrites(shared, tmp_path):
+    video = shared("data", "videos", "one_by_one_person_detection.mp4")
+    out = tmp_path / "clip.avi"
+    args = ["--source", video, "--headless", "--palm", "none", "--no-segmentation", "--images", tmp_path / "cap",
+            "--record", out, "--duration", "3"]
+    first = run_main(*args)
+    assert first.returncode == 0, first.stderr
+    assert f"Saved recording {out}" in first.stdout
+    recorded, fps = read_video(out)
+    assert fps == pytest.approx(10.0)  # the video's own rate
+    assert len(recorded) >= 15 and all(frame.shape == (432, 768, 3) for frame in recorded)
+    # The view without buttons: each recorded frame is a source frame, button corners included.
+    sources, _ = read_video(video, limit=len(recorded) + 40)
+    for frame in recorded[::5]:
+        assert max(cv2.PSNR(frame, source) for source in sources) > 30
+    second = run_main(*args)
+    assert second.returncode == 0, second.stderr
+    assert f"Saved recording {tmp_path / 'clip-1.avi'}" in second.stdout
+    assert read_video(out)[0][0].tobytes() == recorded[0].tobytes()  # the first file is untouched
+    assert len(read_video(tmp_path / "clip-1.avi")[0]) >= 15
+
+
+def test_record_raw_keeps_frames_unmirrored(shared, tmp_path):
+    video = shared("data", "videos", "pets2009_s2l1_vtest.avi")
+    result = run_main("--source", video, "--headless", "--palm", "none", "--no-segmentation", "--mirror",
+                      "--images", tmp_path / "cap", "--record", tmp_path / "raw", "--record-raw", "--duration", "1.5")
+    assert result.returncode == 0, result.stderr
+    recorded, _ = read_video(tmp_path / "raw.avi")
+    sources, _ = read_video(video, limit=len(recorded) + 30)
+    assert recorded
+    for frame in recorded[::3]:
+        assert max(cv2.PSNR(frame, source) for source in sources) > 30
+        assert max(cv2.PSNR(frame, source[:, ::-1]) for source in sources) < 30
+
+
+def test_record_to_another_container_is_one_line(shared, tmp_path):
+    video = shared("data", "videos", "pets2009_s2l1_vtest.avi")
+    result = run_main("--source", video, "--headless", "--palm", "none", "--images", tmp_path,
+                      "--record", tmp_path / "clip.mp4")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "clip.avi" in lines[0]
+    assert not (tmp_path / "clip.mp4").exists()
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="names a v4l2loopback device path")
+def test_virtual_camera_without_a_device_says_how_to_get_one_and_runs_on(shared, tmp_path):
+    video = shared("data", "videos", "pets2009_s2l1_vtest.avi")
+    result = run_main("--source", video, "--headless", "--palm", "none", "--no-segmentation", "--images", tmp_path,
+                      "--virtual-camera", "/dev/backplate-no-such-camera", "--press", "bkg@0.3", "-b", "0",
+                      "--duration", "1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "virtual camera off" in lines[0] and "modprobe v4l2loopback" in lines[0]
+    assert (tmp_path / "set1" / "bkg.png").exists()  # the app kept running
+
+
+def test_a_moved_camera_shows_the_stale_plate_warning(shared, tmp_path):
+    """End to end: the plate saved in set1 no longer matches a camera knocked by a few pixels."""
+    folder = shared("data", "webcam_sets", "set4")
+    (tmp_path / "cap" / "set1").mkdir(parents=True)
+    (tmp_path / "cap" / "set1" / "bkg.png").symlink_to(folder / "bkg.png")
+    knocked = tmp_path / "knocked"
+    knocked.mkdir()
+    warp = cv2.getRotationMatrix2D((320, 240), 0.5, 1.0)
+    warp[:, 2] += (3, 2)
+    for path in [folder / "bkg.png", *sorted(folder.glob("[0-9].png"))]:
+        cv2.imwrite(str(knocked / path.name), cv2.warpAffine(cv2.imread(str(path)), warp, (640, 480),
+                                                             borderMode=cv2.BORDER_REFLECT))
+    result = run_main("--source", knocked, "--fps", "5", "--headless", "--palm", "none", "--precision", "fp32",
+                      "--images", tmp_path / "cap", "--duration", "8", timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "the plate no longer matches the scene: press Bkg" in result.stdout

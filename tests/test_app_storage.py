@@ -76,3 +76,44 @@ def test_reads_the_real_webcam_sets_layout_without_writing(shared):
     assert storage.current_plate_path == sets[-1].plate_path
     assert storage.frame_count() == len(sets[-1].frames)
     assert storage.frame_indices(sets[-1].number)[-1] == sets[-1].frames[-1].index
+
+
+def test_a_failed_plate_write_leaves_no_set_behind(tmp_path, monkeypatch, shared):
+    import errno
+
+    import fileio.atomic_files as atomic_files
+    plate = cv2.imread(str(shared("data", "webcam_sets", "set1", "bkg.png")))
+    storage = CaptureStorage(tmp_path)
+    storage.create_set(plate)
+    real_fsync = atomic_files._fsync_file
+
+    def disk_full(name):  # the plate's bytes were written, but cannot be flushed to disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic_files, "_fsync_file", disk_full)
+    with pytest.raises(StorageError, match="No space left on device"):
+        storage.create_set(plate)
+    assert os.listdir(tmp_path) == ["set1"]  # no empty set2/, no staging folder, no temp file
+    assert storage.current_set == 1 and CaptureStorage(tmp_path).current_set == 1  # also after a restart
+    monkeypatch.setattr(atomic_files, "_fsync_file", real_fsync)
+    assert storage.create_set(plate) == tmp_path / "set2" / "bkg.png"
+    assert np.array_equal(cv2.imread(str(tmp_path / "set2" / "bkg.png")), plate)
+    assert sorted(os.listdir(tmp_path / "set2")) == ["bkg.png"]
+
+
+def test_a_plate_that_cannot_be_encoded_leaves_nothing(tmp_path):
+    storage = CaptureStorage(tmp_path)
+    with pytest.raises(StorageError, match="bkg.png"):
+        storage.create_set(np.zeros((4, 4, 7), np.uint8))  # PNG has no 7-channel images
+    assert os.listdir(tmp_path) == [] and storage.current_set is None
+
+
+def test_frame_numbers_and_counts_follow_the_shared_layout(shared):
+    from fileio.capture_sets import read_set
+    for number in (1, 4):
+        capture_set = read_set(shared("data", "webcam_sets", f"set{number}"))
+        storage = CaptureStorage(capture_set.path.parent)
+        storage.current_set = number
+        assert storage.frame_count() == len(capture_set.frames)
+        masked = {f.index for f in capture_set.frames if f.mask_path is not None}
+        assert storage.frame_indices(number) == sorted({f.index for f in capture_set.frames} | masked)

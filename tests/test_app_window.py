@@ -108,3 +108,26 @@ def test_segmentation_switches_from_single_to_plate_model_after_bkg(qtbot, share
     finally:
         window.close()
     assert not session.segmentation_worker.is_alive()
+
+
+def test_r_and_the_rec_button_start_and_stop_recordings(open_window, qtbot, tmp_path):
+    window = open_window()
+    recordings = tmp_path / "cap" / "recordings"
+    qtbot.keyClick(window, Qt.Key_R)
+    assert window.recording.active and window.record_action.isChecked()
+    assert "recording the view to" in " ".join(window.session.notices.standing())
+    qtbot.wait(1200)
+    qtbot.keyClick(window, Qt.Key_R)
+    assert not window.recording.active and not window.record_action.isChecked()
+    assert "Saved recording" in window.session.message
+    window.record_action.trigger()  # the toolbar button: a second recording beside the first
+    assert window.recording.active
+    qtbot.wait(800)
+    window.close()  # closing the window finalises the running recording
+    assert sorted(p.name for p in recordings.iterdir()) == ["recording-1.avi", "recording.avi"]
+    for name in ("recording.avi", "recording-1.avi"):
+        capture = cv2.VideoCapture(str(recordings / name))
+        ok, frame = capture.read()
+        assert ok and frame.shape == (360, 480, 3)
+        assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(10.0)  # the video's own rate
+        capture.release()

@@ -1,6 +1,7 @@
 """The accuracy benchmark CLI end to end on real shared data, with tiny untrained checkpoints."""
 import re
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -90,7 +91,7 @@ def test_plate_model_on_portraits_is_refused_with_the_fix(shared, checkpoints, c
     code = accuracy.main(["--data", str(shared("data", "portraits", "ccp")), "--limit", "1",
                           "--model", str(checkpoints / "plate.pt")])
     assert code == 2
-    assert "use --model single" in capsys.readouterr().err
+    assert "load a single-frame model" in capsys.readouterr().err  # the engine's own refusal, one line
 
 
 def test_unknown_folder_layout_names_the_expected_layouts(tmp_path, capsys):
@@ -120,3 +121,67 @@ def test_bad_held_out_requests_are_explained(shared, checkpoints, capsys, data, 
     code = accuracy.main(["--data", str(shared(*data)), "--model", str(checkpoints / "single.pt")] + arguments)
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_motion_sequences_are_scored_per_sequence_beside_people_free_frames(shared, checkpoints, capsys, tmp_path):
+    motion, video = shared("data", "motion"), shared("data", "videos", "one_by_one_person_detection.mp4")
+    grid = tmp_path / "worst.png"
+    code = accuracy.main(["--data", str(motion), "--sequences", "hike,tennis", "--limit", "2",
+                          "--data", str(shared("data", "portraits", "ccp")),
+                          "--empty", str(video), "--empty", f"{video}@20", "--model", str(checkpoints / "single.pt"),
+                          "--no-mediapipe", "--worst", "2", "--grid", str(grid)])
+    lines = output_lines(capsys)
+    assert code == 0, lines
+    assert LAST_LINE.match(lines[-1])
+    assert any(re.match(r"^motion/hike\s+2\s+0\s", line) for line in lines)
+    assert any(re.match(r"^motion/tennis\s+2\s+0\s", line) for line in lines)
+    assert not any(line.startswith("motion/dance-twirl") for line in lines)
+    assert any(re.match(r"^motion\s+4\s", line) for line in lines), "a per --data mean"
+    empty_rows = [line.split() for line in lines if line.startswith("empty:one_by_one")]
+    assert [row[0] for row in empty_rows] == ["empty:one_by_one_person_detection.mp4@0",
+                                              "empty:one_by_one_person_detection.mp4@20"]
+    # One frame each, with its own plate, so the plate baselines run on them: every column has a figure.
+    assert all(row[1] == "1" and "n/a" not in row for row in empty_rows)
+    picture = cv2.imread(str(grid))
+    assert f"worst frames of ours (single): {grid}" in lines
+    assert picture is not None and picture.shape[0] > 180 and picture.shape[1] == 4 * (320 + 4)
+
+
+def test_unknown_sequence_is_named_with_the_available_ones(shared, checkpoints, capsys):
+    code = accuracy.main(["--data", str(shared("data", "motion")), "--sequences", "nosuch",
+                          "--model", str(checkpoints / "single.pt")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "nosuch" in err and "hike" in err and "Traceback" not in err
+
+
+def test_held_out_backgrounds_are_exactly_the_ones_the_trainer_kept_out(shared):
+    from training.data import load_pool
+    backgrounds = shared("data", "backgrounds")
+    pool = load_pool([shared("data", "webcam_sets", "set1")], [backgrounds], val_sets=set(), val_backgrounds=0.15,
+                     seed=2, warn=lambda message: None)
+    group = accuracy.empty_group(str(backgrounds), held_out=0.15, seed=2)
+    assert [s.name for s in group.samples] == [f"backgrounds/{p.name}" for p in pool.val_backgrounds]
+    for sample in group.samples:  # each frame is its own picture a moment later, scored against that plate
+        assert sample.plate.shape == sample.image.shape and not sample.truth.any()
+        assert 2 < np.abs(sample.image.astype(float) - sample.plate).mean() < 60
+
+
+def test_worst_frames_colour_misses_blue_and_false_positives_red():
+    truth = np.zeros((60, 80), bool)
+    truth[10:50, 10:40] = True
+    image = np.full((60, 80, 3), 128, np.uint8)
+    predicted = np.zeros_like(truth)
+    predicted[10:50, 25:60] = True  # half the person found, and a false positive beside it
+    worst = accuracy.WorstFrames(1, tile_height=60)
+    worst.add("g", accuracy.Sample("good", image, truth), truth)
+    worst.add("g", accuracy.Sample("bad", image, truth), predicted)
+    worst.add("g", accuracy.Sample("empty-ok", image, np.zeros_like(truth)), np.zeros_like(truth))
+    frames = worst.frames()
+    assert [name for _, name, _, _ in frames] == ["bad"]
+    tile = frames[0][3]
+    blue, green, red = tile[30, 15], tile[30, 30], tile[30, 50]
+    assert blue[0] > 150 and blue[2] < 100
+    assert green[1] > 150 and green[0] < 100 and green[2] < 100
+    assert red[2] > 150 and red[0] < 100
+    assert (tile[5, 5] == 128).all()

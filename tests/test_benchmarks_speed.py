@@ -23,13 +23,27 @@ def output_lines(capsys):
 
 def test_speed_prints_a_table_with_baselines_and_the_last_line(shared, checkpoints, capsys):
     code = speed.main(["--model", str(checkpoints / "plate.pt"), "--repeats", "3", "--warmup", "1",
-                       "--size", "320x240"])
+                       "--size", "320x240", "--runtime", "torch"])
     lines = output_lines(capsys)
     assert code == 0
     assert re.match(r"^ms_per_frame=\d+\.\d$", lines[-1])
     assert "resized to 320x240" in "\n".join(lines)
-    rows = {line.split("  ")[0].strip() for line in lines}
-    assert {"ours (plate)", "absdiff+morph", "MOG2", "MediaPipe selfie"} <= rows
+    rows = {line.split("  ")[0].strip(): line for line in lines}
+    assert {"ours (plate, torch fp32)", "absdiff+morph", "MOG2", "MediaPipe selfie"} <= set(rows)
+    assert rows["MediaPipe selfie"].split()[-1] == "1.00"  # the "x MediaPipe" column is relative to it
+
+
+def test_speed_names_the_cpu_instruction_set_and_compares_runtimes_in_one_run(checkpoints, capsys):
+    from models.runtimes import runtime_missing
+    installed = [name for name in ("torch", "openvino", "onnxruntime") if not runtime_missing(name)]
+    code = speed.main(["--model", str(checkpoints / "plate.pt"), "--repeats", "2", "--warmup", "0",
+                       "--size", "256x192", "--runtime", "all", "--no-mediapipe"])
+    text = capsys.readouterr().out
+    assert code == 0
+    cpu_line = next(line for line in text.splitlines() if line.startswith("CPU: "))
+    assert re.search(r"AVX2|AVX-512", cpu_line) and "PyTorch kernels:" in cpu_line
+    for runtime in installed:
+        assert re.search(rf"^ours \(plate, {runtime} fp32\)\s+yes\s", text, re.MULTILINE)
 
 
 def test_speed_times_the_single_model_without_a_plate(capsys):
@@ -37,7 +51,7 @@ def test_speed_times_the_single_model_without_a_plate(capsys):
                        "--size", "256x192"])
     lines = output_lines(capsys)
     assert code == 0
-    assert any(re.match(r"^ours \(single\)\s+no\s", line) for line in lines)
+    assert any(re.match(r"^ours \(single, \w+ fp32, measured choice\)\s+no\s", line) for line in lines)
     assert "untrained single architecture" in "\n".join(lines)
 
 

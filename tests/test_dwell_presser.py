@@ -1,6 +1,7 @@
 """DwellPresser on synthetic palm streams (30 fps)."""
 import pytest
 
+from app.buttons import ButtonLayout
 from app.dwell import DwellPresser, match_nearest
 
 FPS = 30.0
@@ -97,8 +98,7 @@ def test_match_nearest_pairs_closest_first_within_the_limit():
 
 
 def test_with_the_app_button_layout():
-    buttons = pytest.importorskip("app.buttons")
-    layout = buttons.ButtonLayout.for_frame(640, 480)
+    layout = ButtonLayout.for_frame(640, 480)
     target = layout.button("sav")
     cx, cy = target.centre
     presser = DwellPresser(layout.hit_test, dwell_s=0.6)

@@ -1,4 +1,6 @@
-"""The inference engine and checkpoints: loading (good, wrong, corrupt), output shapes, device choice, plate caching."""
+"""The inference engine and checkpoints: loading (good, wrong, corrupt), output shapes, device choice, plate caching,
+the compiled runtimes against PyTorch on a real frame, and the measured choice with its cache."""
+import json
 import pickle
 
 import cv2
@@ -6,13 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+import models.runtime_choice as runtime_choice
 from fileio.capture_sets import list_sets, read_image
+from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from models.guided_filter import guided_upsample
 from models.plate_net import PlateNet, PlateNetConfig
-from models.preprocess import model_input_size, resize_by_halving
+from models.preprocess import model_input_size, prepare_input, prepare_pixels, resize_by_halving
+from models.runtimes import COMPILED_RUNTIMES, runtime_missing
 from models.segmenter import Segmenter, pick_device
 from models.unet import LikeUnet, LikeUnetConfig
+
+INSTALLED_COMPILED = [name for name in COMPILED_RUNTIMES if not runtime_missing(name)]
 
 
 @pytest.fixture(scope="module")
@@ -102,18 +108,20 @@ def test_single_model_segments_without_plate_and_plate_model_demands_one(plate_c
         Segmenter.load(plate_checkpoint, device="cpu").segment(frame)
 
 
-def test_plate_features_are_computed_once_per_plate(plate_checkpoint, real_pair):
+@pytest.mark.parametrize("runtime", ["torch", *INSTALLED_COMPILED])
+def test_plate_features_are_computed_once_per_plate(plate_checkpoint, real_pair, runtime):
     frame, plate = real_pair
-    segmenter = Segmenter.load(plate_checkpoint, device="cpu", precision="fp32")
-    model = segmenter._plate_runner.model
+    segmenter = Segmenter.load(plate_checkpoint, device="cpu", precision="fp32", runtime=runtime)
+    engine = segmenter._engines["plate"].runtime
     calls = []
-    original_encode = model.encode
-    model.encode = lambda image: calls.append(image.shape) or original_encode(image)
-    for _ in range(3):
-        segmenter.segment(frame, plate)
-    assert len(calls) == 3 + 1  # one per frame, plus the plate once
+    original_encode = engine.encode
+    engine.encode = lambda pixels, keep=False: calls.append(keep) or original_encode(pixels, keep)
+    first = segmenter.segment(frame, plate)
+    for _ in range(2):
+        assert np.array_equal(segmenter.segment(frame, plate), first)  # the cached plate features stay intact
+    assert calls == [False, True, False, False]  # one per frame, and the plate once (kept)
     segmenter.segment(frame, plate[::-1].copy())
-    assert len(calls) == 4 + 2  # a new plate is encoded again
+    assert calls[4:] == [False, True]  # a new plate is encoded again
 
 
 def test_bf16_stays_within_tolerance_of_fp32(plate_checkpoint, real_pair):
@@ -172,14 +180,112 @@ def test_guided_upsampling_reads_uint8_and_float_guides_alike(real_pair):
     assert np.abs(from_uint8 - from_float).max() < 0.02  # only the low-res guide's rounding differs
 
 
-def test_auto_precision_is_measured_once_then_cached(plate_checkpoint, monkeypatch, tmp_path):
-    import models.segmenter as segmenter_module
+def test_bf16_is_a_candidate_only_where_the_cpu_has_it(monkeypatch):
+    monkeypatch.setattr(runtime_choice, "has_bf16", lambda: False)
+    monkeypatch.setattr(runtime_choice, "torch_kernel_isa", lambda: "AVX2")
+    assert all(precision == "fp32" for _, precision in runtime_choice.candidates(torch.device("cpu")))
+    monkeypatch.setattr(runtime_choice, "has_bf16", lambda: True)
+    assert ("torch", "bf16") in runtime_choice.candidates(torch.device("cpu"))
+    assert runtime_choice.candidates(torch.device("cpu"), "torch", "bf16") == [("torch", "bf16")]
+
+
+def test_engine_feeds_the_network_exactly_the_trainers_input(real_pair):
+    """The graphs take uint8 pixels and normalise them inside; that must give the trainer's very numbers."""
+    from models.engine_graphs import PixelInput
+    for config in (PlateNetConfig(), LikeUnetConfig(input_long_side=288), LikeUnetConfig(in_channels=1)):
+        for image in real_pair:
+            pixels = torch.from_numpy(prepare_pixels(image, config))[None]
+            trainer_input = torch.from_numpy(prepare_input(image, config))
+            assert torch.equal(PixelInput(config.in_channels)(pixels)[0], trainer_input)
+
+
+@pytest.fixture(scope="module")
+def shipped_reference(real_pair):
+    """PyTorch fp32 masks of the shipped models on a real frame, at 640x480 and at an odd size (padding)."""
+    engine = Segmenter.load("default", device="cpu", precision="fp32", runtime="torch")
+    frames = {size: tuple(cv2.resize(image, size) for image in real_pair) for size in ((640, 480), (641, 479))}
+    return frames, {(size, kind): engine.segment(frame, plate if kind == "plate" else None)
+                    for size, (frame, plate) in frames.items() for kind in ("plate", "single")}
+
+
+@pytest.mark.skipif(not INSTALLED_COMPILED, reason="no compiled runtime installed")
+@pytest.mark.parametrize("runtime", INSTALLED_COMPILED)
+def test_compiled_runtime_matches_pytorch_fp32_on_a_real_frame(runtime, shipped_reference):
+    frames, reference = shipped_reference
+    engine = Segmenter.load("default", device="cpu", precision="fp32", runtime=runtime)
+    assert engine.runtime == runtime and engine.precision == "fp32"
+    for size, (frame, plate) in frames.items():
+        for kind in ("plate", "single"):
+            mask = engine.segment(frame, plate if kind == "plate" else None)
+            assert mask.shape == frame.shape[:2] and engine.last_model == kind
+            assert np.abs(mask - reference[size, kind]).max() <= runtime_choice.TOLERANCE["fp32"]
+            assert (reference[size, kind] > 0.5).mean() > 0.05  # a person is there: the comparison means something
+
+
+def test_exported_graphs_are_cached_by_the_weights_hash(tmp_path, monkeypatch):
+    from models.graph_export import export_graphs, model_fingerprint
     monkeypatch.setenv("BACKPLATE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(segmenter_module, "cpu_supports_bf16", lambda: True)
+    torch.manual_seed(0)
+    network = PlateNet(PlateNetConfig(channels=(8, 8, 16, 16), decoder_channels=8))
+    paths = export_graphs(network)
+    assert sorted(paths) == ["decoder", "encoder"] and all(path.stat().st_size > 1000 for path in paths.values())
+    assert model_fingerprint(network) in str(paths["encoder"].parent)
+    assert not [p for p in paths["encoder"].parent.iterdir() if p.suffix != ".onnx"]  # no temp files left behind
+    stamps = {name: path.stat().st_mtime_ns for name, path in paths.items()}
+    assert export_graphs(load_checkpoint_copy(network)) == paths  # same weights: the same files, not re-exported
+    assert {name: path.stat().st_mtime_ns for name, path in paths.items()} == stamps
+    with torch.no_grad():
+        network.head.bias += 0.1
+    assert export_graphs(network)["encoder"].parent != paths["encoder"].parent  # new weights, new graphs
+
+
+def load_checkpoint_copy(network):
+    """The network as a checkpoint file would bring it back (a new object with the same weights)."""
+    clone = PlateNet(network.config)
+    clone.load_state_dict(network.state_dict())
+    return clone.eval()
+
+
+def test_runtime_choice_is_measured_once_then_cached(plate_checkpoint, monkeypatch, tmp_path):
+    monkeypatch.setenv("BACKPLATE_CACHE_DIR", str(tmp_path / "cache"))
+    real_measure = runtime_choice.measure
     measured = []
-    monkeypatch.setattr(Segmenter, "_bf16_wins", lambda self: measured.append(1) or True)
+    monkeypatch.setattr(runtime_choice, "measure", lambda *a, **k: measured.append(1) or real_measure(*a, **k))
     first = Segmenter.load(plate_checkpoint, device="cpu")
     second = Segmenter.load(plate_checkpoint, device="cpu")
-    assert first.precision == second.precision == "bf16" and len(measured) == 1
-    (tmp_path / "cache" / "engine_precision.json").write_text("{damaged")
-    assert Segmenter.load(plate_checkpoint, device="cpu").precision == "bf16" and len(measured) == 2
+    assert len(measured) == (1 if INSTALLED_COMPILED else 0)
+    assert first.runtime == second.runtime and first.precision == second.precision == "fp32"  # no bf16 on AVX2
+    if INSTALLED_COMPILED:
+        cache_file = tmp_path / "cache" / runtime_choice.CACHE_FILE
+        assert list(json.loads(cache_file.read_text()).values()) == [[first.runtime, "fp32"]]
+        cache_file.write_text("{damaged")
+        Segmenter.load(plate_checkpoint, device="cpu")
+        assert len(measured) == 2
+
+
+def test_a_faster_runtime_that_disagrees_with_pytorch_is_never_chosen(plate_checkpoint, monkeypatch, tmp_path):
+    monkeypatch.setenv("BACKPLATE_CACHE_DIR", str(tmp_path / "cache"))
+    if not INSTALLED_COMPILED:
+        pytest.skip("no compiled runtime installed")
+    wrong = INSTALLED_COMPILED[0]
+    real_measure = runtime_choice.measure
+
+    def measure_with_a_wrong_runtime(opened, segment, rounds=runtime_choice.ROUNDS):
+        seconds, errors = real_measure(opened, segment, rounds=1)
+        seconds = {candidate: (0.0 if candidate[0] == wrong else 1.0) for candidate in seconds}
+        errors = {candidate: (0.5 if candidate[0] == wrong else error) for candidate, error in errors.items()}
+        return seconds, errors
+
+    monkeypatch.setattr(runtime_choice, "measure", measure_with_a_wrong_runtime)
+    assert Segmenter.load(plate_checkpoint, device="cpu").runtime != wrong
+
+
+def test_unusable_runtime_requests_are_clear_errors(plate_checkpoint):
+    with pytest.raises(ValueError, match="unknown runtime 'tensorrt'"):
+        Segmenter.load(plate_checkpoint, device="cpu", runtime="tensorrt")
+    with pytest.raises(ValueError, match="unknown precision"):
+        Segmenter.load(plate_checkpoint, device="cpu", precision="int4")
+    assert runtime_choice.candidates(torch.device("cuda"), "auto", "auto") == [("torch", "fp16")]
+    if INSTALLED_COMPILED:
+        with pytest.raises(ValueError, match="CPU only"):
+            runtime_choice.candidates(torch.device("cuda"), INSTALLED_COMPILED[0], "auto")

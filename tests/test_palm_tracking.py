@@ -3,9 +3,11 @@ import cv2
 import numpy as np
 import pytest
 
+import models.posenet.weights as posenet_weights
 from app.one_euro import OneEuroFilter
 from app.palm_tracking import (MediaPipePalmTracker, PalmPoint, PalmSmoother, PoseNetPalmTracker,
                                make_palm_tracker, palm_from_arm)
+from models.posenet.weights import SHIPPED_WEIGHTS, find_weights
 
 # Photos where both hands are visible (found by scanning the set); each hand is well inside the frame.
 HAND_PHOTOS = ("0025", "0049", "0193", "0321", "0353", "0465")
@@ -52,23 +54,34 @@ def test_palm_lies_beyond_the_wrist_along_the_forearm():
 
 
 def test_tracker_choices_and_reasons(tmp_path, monkeypatch, shared):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("BACKPLATE_POSENET_WEIGHTS", raising=False)
     assert make_palm_tracker("none", None) == (None, "palm tracking off (--palm none)")
     with pytest.raises(ValueError, match="auto"):
         make_palm_tracker("hands", None)
-    tracker, reason = make_palm_tracker("posenet", None)
-    assert tracker is None and "models.posenet.fetch" in reason
+    # A fresh install with no network and no flags: PoseNet from the shipped weights.
+    assert find_weights() == SHIPPED_WEIGHTS
+    tracker, reason = make_palm_tracker("auto", None)
+    assert tracker.name == "posenet" and SHIPPED_WEIGHTS.name in reason
     tracker, reason = make_palm_tracker("posenet", str(tmp_path / "missing.pth"))
     assert tracker is None and "missing.pth" in reason
-    tracker, reason = make_palm_tracker("auto", None)
+    tracker, reason = make_palm_tracker("mediapipe", None)
     try:
-        assert tracker.name == "mediapipe" and "no PoseNet weights" in reason
+        assert tracker.name == "mediapipe" and reason == "palms: MediaPipe Hands"
     finally:
         tracker.close()
-    weights = shared("models", "posenet_mobilenet_v1_050.pth")
-    tracker, reason = make_palm_tracker("auto", str(weights))
-    assert tracker.name == "posenet" and weights.name in reason
+    # The environment variable comes before the shipped file.
+    chosen = tmp_path / "chosen.pth"
+    chosen.symlink_to(shared("models", "posenet_mobilenet_v1_050.pth"))
+    monkeypatch.setenv("BACKPLATE_POSENET_WEIGHTS", str(chosen))
+    assert find_weights() == chosen
+    # An install stripped of the shipped file falls back to MediaPipe Hands and says why.
+    monkeypatch.delenv("BACKPLATE_POSENET_WEIGHTS")
+    monkeypatch.setattr(posenet_weights, "SHIPPED_WEIGHTS", tmp_path / "stripped.pth")
+    tracker, reason = make_palm_tracker("auto", None)
+    try:
+        assert tracker.name == "mediapipe" and "no PoseNet weights" in reason and "reinstall" in reason
+    finally:
+        tracker.close()
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from models.posenet.decode import (KEYPOINT_INDEX, POSE_EDGES, decode_multiple_poses, decode_single_pose,
-                                   scale_poses)
+from models.posenet.decode import KEYPOINT_INDEX, POSE_EDGES, decode_multiple_poses, scale_poses
 
 STRIDE = 16
 H, W = 20, 24
@@ -36,15 +35,6 @@ def draw_person(maps, cells, score=0.9, offset=(3.0, -2.0)):
 
 def expected_points(cells, offset=(3.0, -2.0)):
     return np.array([(c * STRIDE + offset[1], r * STRIDE + offset[0]) for r, c in cells])
-
-
-def test_single_pose_takes_each_keypoints_peak_plus_offset():
-    maps = empty_maps()
-    cells = person_cells(3, 4)
-    draw_person(maps, cells, score=0.8)
-    pose = decode_single_pose(maps[0], maps[1], STRIDE)
-    np.testing.assert_allclose(pose.keypoints, expected_points(cells))
-    assert pose.score == pytest.approx(0.8)
 
 
 def test_multi_pose_decodes_two_people_through_the_displacement_chains():
@@ -90,7 +80,7 @@ def test_nothing_above_threshold_means_no_people():
 def test_scaling_keeps_pixel_centres_aligned():
     maps = empty_maps()
     draw_person(maps, person_cells(2, 5))
-    pose = decode_single_pose(maps[0], maps[1], STRIDE)
+    (pose,) = decode_multiple_poses(*maps, stride=STRIDE)
     (scaled,) = scale_poses([pose], 2.0, 3.0)
     np.testing.assert_allclose(scaled.keypoints[:, 0], (pose.keypoints[:, 0] + 0.5) * 2.0 - 0.5)
     np.testing.assert_allclose(scaled.keypoints[:, 1], (pose.keypoints[:, 1] + 0.5) * 3.0 - 0.5)
@@ -99,6 +89,6 @@ def test_scaling_keeps_pixel_centres_aligned():
 def test_mismatched_maps_are_rejected_with_the_shapes():
     heat, off, fwd, bwd = empty_maps()
     with pytest.raises(ValueError, match="offsets"):
-        decode_single_pose(heat, off[:, :5])
+        decode_multiple_poses(heat, off[:, :5], fwd, bwd)
     with pytest.raises(ValueError, match="displacements"):
         decode_multiple_poses(heat, off, fwd[:10], bwd)

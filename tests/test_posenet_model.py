@@ -120,8 +120,24 @@ def test_cli_prints_people_as_json(weights, shared, capsys):
     assert 0 < nose["x"] < 550 and 0 < nose["y"] < 300 and nose["score"] > 0.5
 
 
-def test_cli_explains_a_missing_image_or_weights_file(weights, capsys, tmp_path):
+def test_cli_explains_a_missing_image_or_weights_file(weights, shared, capsys, tmp_path):
     assert posenet_cli([str(tmp_path / "none.jpg"), "--weights", str(weights)]) == 2
     assert "cannot read image" in capsys.readouterr().err
-    assert posenet_cli([str(tmp_path / "none.jpg"), "--weights", str(tmp_path / "w.pth")]) == 2
+    image = shared("data", "portraits", "ccp", "images", "0002.jpg")
+    assert posenet_cli([str(image), "--weights", str(tmp_path / "w.pth")]) == 2
     assert "w.pth" in capsys.readouterr().err
+
+
+def test_shipped_weights_are_the_licensed_file_and_need_no_flag(weights, shared, capsys):
+    """The project ships Google's PoseNet 0.50 unchanged, with its Apache-2.0 notice, and finds it by itself."""
+    import hashlib
+
+    from models.posenet.weights import SHIPPED_WEIGHTS
+    digest = hashlib.sha256(SHIPPED_WEIGHTS.read_bytes()).hexdigest()
+    assert digest == hashlib.sha256(weights.read_bytes()).hexdigest()
+    notice = SHIPPED_WEIGHTS.with_name(SHIPPED_WEIGHTS.stem + ".LICENSE.txt").read_text()
+    assert digest in notice and "Apache License" in notice and "Version 2.0, January 2004" in notice
+    assert "tfjs-models" in notice and "TERMS AND CONDITIONS" in notice
+    image = shared("data", "portraits", "ccp", "images", "0002.jpg")
+    assert posenet_cli([str(image)]) == 0
+    assert f"weights {SHIPPED_WEIGHTS}" in capsys.readouterr().out

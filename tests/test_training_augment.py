@@ -175,3 +175,80 @@ def test_single_frame_samples_are_webcam_like(small_pool):
     for number in range(10):
         sample = composite.single_sample(np.random.default_rng([0, number]), small_pool, (128, 128))
         assert sample.image.shape == (128, 128, 3) and sample.mask.shape == (128, 128)
+
+
+def test_moving_people_keep_their_label_when_turned_blurred_or_cut_at_the_edge():
+    """A green 'person' placed by place_moving: every visible green pixel is labelled, away from the blurred rim."""
+    image, mask = marked_image()
+    cut = cutout_from("block", image, mask)
+    angles, cut_at_edge, heights = [], 0, []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        layer, alpha = composite.place_moving(rng, cut, (160, 160), (0.2, 1.3))
+        person = alpha > 0.5
+        heights.append(np.ptp(np.nonzero(person)[0]) if person.any() else 0)
+        if person.sum() < 60:
+            continue
+        inner = cv2.erode(person.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        assert green_where(layer)[inner].mean() > 0.97
+        scene = np.full((160, 160, 3), 128, np.uint8)
+        pasted = augment.alpha_blend(scene, layer, alpha)
+        outer = ~cv2.dilate(person.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+        assert not green_where(pasted)[outer].any()
+        cut_at_edge += bool(person[0].any() or person[-1].any() or person[:, 0].any() or person[:, -1].any())
+    angles = [composite.motion_angle(np.random.default_rng(seed)) for seed in range(400)]
+    assert max(heights) > 3 * max(min(h for h in heights if h), 1)  # small to large
+    assert cut_at_edge >= 5
+    assert any(abs(a) > 40 and abs(a) <= 60 for a in angles) and any(abs(a - 180) <= 40 for a in angles)
+
+
+def test_motion_blur_smears_along_its_direction_only():
+    image = np.zeros((41, 41), np.float32)
+    image[20, 20] = 1.0
+    smeared = augment.motion_blur(image, 9, 0.0)
+    assert smeared.sum() == pytest.approx(1.0, abs=1e-3)
+    assert (smeared[20, 16:25] > 0.05).all() and smeared[15:26, 20].sum() < 0.2 + smeared[20, 20]
+
+
+def test_motion_composites_and_empty_scenes_from_real_data(small_pool):
+    kinds = {}
+    for number in range(60):
+        sample = composite.single_sample(np.random.default_rng([0, number]), small_pool, (128, 128), motion=True)
+        kinds[sample.kind] = kinds.get(sample.kind, 0) + 1
+        assert sample.image.shape == (128, 128, 3) and sample.mask.shape == (128, 128)
+        if sample.kind == "empty":
+            assert not sample.mask.any()
+    assert {"motion", "empty", "webcam"} <= set(kinds)  # this pool has no portraits
+    assert "motion" not in {composite.single_sample(np.random.default_rng([0, n]), small_pool, (64, 64)).kind
+                            for n in range(30)}, "the old mix stays the default"
+
+
+def test_projected_shadows_are_the_silhouette_darkening_20_to_60_percent_and_spare_no_label():
+    image = np.full((200, 200, 3), 200, np.uint8)
+    mask = np.zeros((200, 200), bool)
+    mask[60:160, 90:110] = True
+    assert not augment.projected_shadow_map(np.random.default_rng(0), np.zeros_like(mask)).any()
+    darkest = []
+    for seed in range(20):
+        shaded = augment.cast_projected_shadow(image, np.random.default_rng(seed), mask)
+        assert (shaded <= image).all()
+        ratio = shaded[:, :, 0].astype(float) / 200
+        darkest.append(ratio.min())
+        assert ratio.min() >= 0.4 - 0.01
+        # the shadow lies beside/below/behind the person, as large as a body at most a few times over
+        assert (ratio < 0.97).sum() < 6 * mask.sum()
+    assert min(darkest) < 0.6 and max(darkest) > 0.7
+
+
+def test_hard_pixel_weighting_weighs_only_the_wrong_pixels():
+    import torch
+    from training.losses import bce_dice_loss, hard_pixel_weights
+    target = torch.zeros(1, 1, 4, 4)
+    target[..., :2, :] = 1.0
+    logits = torch.full((1, 1, 4, 4), -3.0)
+    logits[..., :2, :] = 3.0
+    logits[..., 0, 0] = -1.0  # one missed person pixel
+    weights = hard_pixel_weights(logits, target, 4.0)
+    assert weights[..., 0, 0].item() == 5.0 and (weights.sum() - 5.0).item() == 15.0
+    assert bce_dice_loss(logits, target, 4.0) > bce_dice_loss(logits, target)
+    assert bce_dice_loss(logits, target, 0.0) == bce_dice_loss(logits, target)

@@ -5,9 +5,11 @@ import shutil
 import cv2
 import pytest
 
+from fileio.capture_sets import list_pictures, list_sequences, read_mask, sequence_name, split_pictures
 from fileio.shared_data import REPO_ROOT
+from metrics.mask_metrics import iou
 from training.__main__ import main as training_main
-from training.data import DataError, load_pool, parse_val_sets
+from training.data import DataError, classify_folder, load_pool, parse_val_sequences, parse_val_sets
 
 
 def link_sets(shared, tmp_path, numbers):
@@ -79,13 +81,54 @@ def test_unreadable_frames_and_mismatched_masks_are_skipped_with_the_file_named(
     shutil.copytree(source, broken)
     (broken / "0.png").write_bytes(b"not a png")
     mask = cv2.imread(str(broken / "1_mask.png"))
-    cv2.imwrite(str(broken / "1_mask.png"), cv2.resize(mask, (320, 240)))
+    cv2.imwrite(str(broken / "1_mask.png"), cv2.resize(mask, (320, 300)))  # another aspect ratio: skipped
+    scaled = cv2.imread(str(broken / "2_mask.png"))
+    cv2.imwrite(str(broken / "2_mask.png"), cv2.resize(scaled, (320, 240), interpolation=cv2.INTER_NEAREST))
     warnings = []
     pool = load_pool([tmp_path / "captures"], val_sets=set(), warn=warnings.append)
     assert any(str(broken / "0.png") in w for w in warnings)
-    assert any(str(broken / "1_mask.png") in w and "320x240" in w for w in warnings)
+    assert any(str(broken / "1_mask.png") in w and "320x300" in w for w in warnings)
+    assert not any("2_mask.png" in w for w in warnings)
     good = len([f for f in os.listdir(source) if f[:-4].isdigit()]) - 2
     assert len(pool.train_pairs) == good
+    # The half-size mask of the same aspect is scaled back to its frame, as the accuracy benchmark does.
+    resized = next(p for p in pool.train_pairs if p.name == "set1/2")
+    original = read_mask(source / "2_mask.png")
+    assert resized.mask.shape == original.shape and iou(resized.mask, original) > 0.97
+
+
+def test_sequence_folders_hold_out_whole_sequences(shared):
+    motion = shared("data", "motion")
+    assert classify_folder(motion) == "sequences"
+    assert classify_folder(shared("data", "portraits", "ccp")) == "portraits"
+    warnings = []
+    pool = load_pool([motion], val_sequences={"hike", "tennis", "nosuch"}, warn=warnings.append)
+    sequences = list_sequences(motion)
+    assert pool.val_sequences == ["motion/hike", "motion/tennis"]
+    assert sorted(pool.train_sequences) == sorted(f"motion/{n}" for n in sequences if n not in ("hike", "tennis"))
+    train_names = {sequence_name(p.path) for p in pool.train_photos}
+    val_names = {sequence_name(p.path) for p in pool.val_photos}
+    assert val_names == {"hike", "tennis"} and not train_names & val_names
+    assert len(pool.val_photos) == len(sequences["hike"]) + len(sequences["tennis"])
+    assert len(pool.portrait_cutouts) == len(pool.train_photos)  # the training people also feed composites
+    assert any("nosuch" in w for w in warnings)
+    # By default every fifth sequence is held out; with four sequences that keeps them all for training.
+    assert load_pool([motion], warn=lambda m: None).val_sequences == []
+    assert parse_val_sequences("hike, dance-twirl") == {"hike", "dance-twirl"}
+    assert parse_val_sequences("none") == set() and parse_val_sequences(None) is None
+
+
+def test_held_out_backgrounds_stay_out_of_training(shared):
+    backgrounds = shared("data", "backgrounds")
+    sets = shared("data", "webcam_sets")
+    everything = load_pool([sets / "set1"], [backgrounds], val_sets=set(), warn=lambda m: None)
+    pool = load_pool([sets / "set1"], [backgrounds], val_sets=set(), val_backgrounds=0.15, seed=0,
+                     warn=lambda m: None)
+    pictures = list_pictures(backgrounds)
+    assert len(pool.val_backgrounds) == round(0.15 * len(pictures))
+    assert len(pool.train_plates) == len(everything.train_plates) - len(pool.val_backgrounds)
+    assert pool.val_backgrounds == split_pictures(pictures, 0.15, 0)[1]
+    assert pool.val_backgrounds != split_pictures(pictures, 0.15, 1)[1]
 
 
 def test_empty_data_stops_with_the_searched_folders_named(tmp_path):
@@ -139,5 +182,6 @@ def test_help_explains_the_options(capsys):
         training_main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--val-sets", "--val-fraction", "--backgrounds", "--resume", "--test-only", "torchrun"):
+    for option in ("--val-sets", "--val-fraction", "--backgrounds", "--resume", "--test-only", "torchrun",
+                   "--val-sequences", "--val-backgrounds", "--motion-composites", "--hard-weight"):
         assert option in text

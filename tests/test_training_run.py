@@ -2,16 +2,18 @@
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from models.checkpoint import load_checkpoint, read_checkpoint
+from fileio.capture_sets import read_image, read_set
 from fileio.shared_data import REPO_ROOT
 from training.__main__ import main as training_main
 from training.data import load_pool
-from training.loop import TrainSamples, TrainSettings, train
+from training.loop import TrainSamples, TrainSettings, build_model, train
 
 SMALL = (96, 128)  # (height, width): a quarter of the real crop, to keep the tests fast on 2 cores
 
@@ -69,6 +71,28 @@ def test_a_killed_and_resumed_run_ends_exactly_where_an_uninterrupted_one_does(p
     assert [r["step"] for r in a["history"]] == [r["step"] for r in b["history"]]
 
 
+def test_resume_with_other_flags_continues_with_the_checkpoint_s_own_and_says_which(pool, sets_root, tmp_path,
+                                                                                     capsys):
+    torch.set_num_threads(1)
+    train(settings(tmp_path, iterations=3, val_every=2, stop_after=2, channels=(8, 12, 16, 24)), pool)
+    capsys.readouterr()
+    code = training_main(["--resume", "--out", str(tmp_path), "--data", str(sets_root), "--val-sets", "4",
+                          "--channels", "16,24,48,64", "-b", "3", "--lr", "0.01", "--val-every", "2",
+                          "--threads", "1", "--no-progress"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    (note,) = [line for line in printed.out.splitlines() if line.startswith("note:")]
+    for expected in ("--channels 16,24,48,64 (checkpoint: 8,12,16,24)", "--batch-size 3 (checkpoint: 2)",
+                     "--lr 0.01 (checkpoint: 0.002)", "--iterations 1000 (checkpoint: 3)",
+                     "--size 320x240 (checkpoint: 128x96)", "continuing with the checkpoint's"):
+        assert expected in note
+    resumed = read_checkpoint(tmp_path / "last.pt")  # a network of the old widths, trained on to the old -i
+    assert resumed["step"] == 3 and resumed["config"]["channels"] == [8, 12, 16, 24]
+    stored = resumed["settings"]
+    assert (stored["batch_size"], stored["lr"], stored["size"]) == (2, 0.002, [96, 128])
+    assert stored["val_every"] == 2 and stored["resume"] == str(tmp_path / "last.pt")  # the user's own
+
+
 def test_init_fine_tunes_from_a_checkpoint_and_refuses_one_that_does_not_fit(pool, tmp_path):
     torch.set_num_threads(1)
     first, tuned = tmp_path / "first", tmp_path / "tuned"
@@ -89,15 +113,36 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_one_that_does_not_fit(poo
         train(settings(tmp_path / "bad2", iterations=1, channels=(8, 8, 8, 8), init=first / "last.pt"), pool)
 
 
-def test_single_gray_samples_match_the_engine_input(pool):
-    from models.preprocess import normalise_image
+@pytest.mark.parametrize("kind", ["plate", "single", "single-gray"])
+def test_training_samples_are_exactly_what_the_engine_feeds_the_network(pool, kind, monkeypatch):
+    """The trainer's tensors for a sample equal the inputs the real engine (Segmenter) builds from the same
+    pictures, caught on their way into the network."""
+    from models.segmenter import Segmenter
     from training import composite
-    samples = TrainSamples(pool, "single-gray", SMALL, seed=0, in_channels=1)
-    image, mask = samples[5]
-    expected = composite.single_sample(np.random.default_rng([0, 5]), pool, SMALL)
-    assert image.shape == (1, *SMALL) and mask.shape == (1, *SMALL)
-    assert torch.equal(image, torch.from_numpy(normalise_image(expected.image, 1)))
-    assert torch.equal(mask[0] > 0.5, torch.from_numpy(expected.mask))
+    drawn = []
+    for name in ("plate_sample", "single_sample"):  # keep the pictures the trainer draws, as uint8 BGR
+        real = getattr(composite, name)
+        monkeypatch.setattr(composite, name, lambda *a, _real=real, **k: drawn.append(_real(*a, **k)) or drawn[-1])
+    in_channels = 1 if kind == "single-gray" else 3
+    *trainer_inputs, mask = TrainSamples(pool, kind, SMALL, seed=0, in_channels=in_channels)[5]
+    (sample,) = drawn
+    pictures = [sample.frame, sample.plate] if kind == "plate" else [sample.image]
+    assert all(p.shape == (*SMALL, 3) and p.dtype == np.uint8 for p in pictures)
+
+    # The network at the crop's own size, so the engine's resize leaves the pictures as they are.
+    network = build_model(kind, long_side=max(SMALL))
+    seen = []
+    hooked = network.encoder if kind == "plate" else network
+    hooked.register_forward_pre_hook(lambda _module, args: seen.append(args[0].detach().clone()))
+    # Eager PyTorch runs the engine's own graphs, so the hook sees what every runtime computes.
+    engine = Segmenter(plate_model=network, device="cpu", precision="fp32", runtime="torch") if kind == "plate" \
+        else Segmenter(single_model=network, device="cpu", precision="fp32", runtime="torch")
+    engine.segment(*pictures)
+    assert len(seen) == len(trainer_inputs) == len(pictures)
+    for engine_input, trainer_input in zip(seen, trainer_inputs):
+        assert engine_input.shape == (1, in_channels, *SMALL)
+        assert torch.equal(engine_input[0], trainer_input)
+    assert mask.shape == (1, *SMALL) and torch.equal(mask[0] > 0.5, torch.from_numpy(sample.mask))
 
 
 @pytest.fixture(scope="module")
@@ -124,32 +169,64 @@ def test_test_only_with_a_broken_checkpoint_is_a_clear_error(tmp_path, sets_root
     assert code == 2 and str(broken) in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("fmt", ["onnx", "torchscript", "weights"])
-def test_export_matches_pytorch_on_a_real_frame(trained_plate, tmp_path, fmt):
-    from training.export import export, model_inputs, example_images
-    output = export(trained_plate, fmt, tmp_path / f"plate.{fmt}", log=lambda message: None)
-    assert output.stat().st_size > 0
-    if fmt == "weights":
-        payload = read_checkpoint(output)
-        assert "optimizer" not in payload and "rng" not in payload  # the small, model-only file
-        assert output.stat().st_size < (trained_plate.stat().st_size)
-    if fmt == "onnx":  # dynamic height and width: a different size runs and matches too
-        import onnxruntime
-        model, _ = load_checkpoint(trained_plate)
-        frame, plate, _ = example_images(True)
-        frame, plate = frame[:352, :480], plate[:352, :480]
-        inputs = model_inputs(model, frame, plate)
-        session = onnxruntime.InferenceSession(str(output), providers=["CPUExecutionProvider"])
-        got = session.run(["logits"], {"frame": inputs[0].numpy(), "plate": inputs[1].numpy()})[0]
+@pytest.fixture(scope="module")
+def real_frame_files(shared):
+    capture_set = read_set(shared("data", "webcam_sets", "set1"))
+    return capture_set.frames[0].image_path, capture_set.plate_path
+
+
+@pytest.fixture(scope="module")
+def exports(trained_plate, real_frame_files, tmp_path_factory):
+    from training.export import SUFFIXES, export
+    out = tmp_path_factory.mktemp("exports")
+    frame, plate = real_frame_files
+    return {fmt: export(trained_plate, fmt, out / f"plate{suffix}", frame, plate, log=lambda message: None)
+            for fmt, suffix in SUFFIXES.items()}
+
+
+def test_every_export_agrees_with_onnx_runtime_on_a_real_frame_at_two_sizes(exports, real_frame_files):
+    """onnxruntime, a runtime apart from PyTorch, runs the exported graph; the weights file and the TorchScript file
+    must give the same mask probabilities on a real frame and plate, at full size and at another size."""
+    import onnxruntime
+    from models.preprocess import prepare_input
+    session = onnxruntime.InferenceSession(str(exports["onnx"]), providers=["CPUExecutionProvider"])
+    weights_model, _ = load_checkpoint(exports["weights"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated but still exported
+        scripted = torch.jit.load(str(exports["torchscript"]))
+    frame, plate = (read_image(path) for path in real_frame_files)
+    for height, width in [(480, 640), (352, 480)]:
+        pictures = [frame[:height, :width], plate[:height, :width]]
+        inputs = [torch.from_numpy(prepare_input(p, weights_model.config))[None] for p in pictures]
+        reference = torch.sigmoid(torch.from_numpy(
+            session.run(["logits"], {"frame": inputs[0].numpy(), "plate": inputs[1].numpy()})[0]))
         with torch.no_grad():
-            want = model(*inputs).numpy()
-        assert got.shape == want.shape == (1, 1, *inputs[0].shape[-2:])
-        assert np.abs(torch.sigmoid(torch.from_numpy(got)) - torch.sigmoid(torch.from_numpy(want))).max() < 1e-3
+            for name, network in (("weights", weights_model), ("torchscript", scripted)):
+                got = torch.sigmoid(network(*inputs))
+                assert got.shape == reference.shape == (1, 1, *inputs[0].shape[-2:]), name
+                assert (got - reference).abs().max() < 1e-3, name
+
+
+def test_the_weights_export_is_the_checkpoint_model_without_the_training_state(trained_plate, exports):
+    trained, exported = read_checkpoint(trained_plate), read_checkpoint(exports["weights"])
+    assert "optimizer" not in exported and "rng" not in exported  # the small, model-only file
+    assert exports["weights"].stat().st_size < trained_plate.stat().st_size
+    assert exported["arch"] == trained["arch"] and exported["config"] == trained["config"]
+    assert exported["state_dict"].keys() == trained["state_dict"].keys()
+    for key, value in trained["state_dict"].items():
+        assert torch.equal(exported["state_dict"][key], value), key
+
+
+def test_export_without_a_frame_checks_on_its_own_test_card(trained_plate, tmp_path, capsys):
+    from training.export import main as export_main
+    output = tmp_path / "plate.onnx"
+    assert export_main([str(trained_plate), "--format", "onnx", "-o", str(output)]) == 0
+    assert output.stat().st_size > 0 and "synthetic test card" in capsys.readouterr().out
 
 
 def test_torchrun_trains_with_two_gloo_processes(sets_root, tmp_path):
     out = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                "-m", "training", "--device", "cpu", "--threads", "1", "-i", "4", "-b", "2", "--size", "128x96",
                "--data", str(sets_root), "--val-sets", "4", "--val-every", "4", "--out", str(out), "--no-progress"]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240,

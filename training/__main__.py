@@ -3,9 +3,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from commandline import (ArgumentParser, UsageError, non_negative_float, non_negative_int, parse_size,
+                         positive_float, positive_int, positive_int_list, report_usage_error, share,
+                         writable_folder)
 from models.checkpoint import CheckpointError
-from fileio.shared_data import REPO_ROOT
 from process_settings import configure_process
+
+PROG = "python -m training"
+REPO_ROOT = Path(__file__).resolve().parent.parent  # default --data images/ and --out runs/ live here
 
 EXAMPLES = """
 examples:
@@ -18,37 +23,19 @@ examples:
 """
 
 
-def parse_size(text: str):
-    try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 320x240")
-    if width < 32 or height < 32:
-        raise argparse.ArgumentTypeError(f"--size {text!r}: each side must be at least 32 pixels")
-    return height, width
-
-
-def parse_channels(text: str):
-    try:
-        channels = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated widths, e.g. 8,16,32,64,96")
-    if not channels or min(channels) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: widths must be positive")
-    return channels
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m training", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
+    parser = ArgumentParser(
+        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
         description="Train the plate model (frame + background plate -> person mask) or the single-frame model. "
                     "Writes last.pt, best.pt (by validation IoU), log.csv, curves.png and val_overlays.png "
                     "to --out.")
-    parser.add_argument("-i", "--iterations", type=int, default=1000, help="training steps (default 1000)")
-    parser.add_argument("-b", "--batch-size", type=int, default=2, help="samples per step and process (default 2)")
+    parser.add_argument("-i", "--iterations", type=positive_int, default=1000, help="training steps (default 1000)")
+    parser.add_argument("-b", "--batch-size", type=positive_int, default=2,
+                        help="samples per step and process (default 2)")
     parser.add_argument("--model", choices=["plate", "single", "single-gray"], default="plate",
                         help="plate: frame+plate network; single: one-image RGB U-Net; single-gray: its grayscale "
-                             "variant (default plate)")
+                             "variant (default plate). Image-to-image models have their own options: "
+                             "`python -m training --model pix2pix --help` (or cyclegan)")
     parser.add_argument("--data", action="append", metavar="DIR",
                         help="a folder of setK/ captures (bkg.png, N.png, N_mask.png), one setK/ folder, or a "
                              "portrait folder with images/ and masks/; repeat for more (default: images/)")
@@ -57,83 +44,132 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--val-sets", metavar="N,N,...",
                         help="capture set numbers held out for validation, e.g. 4,9,16,20, or 'none' "
                              "(default: every fifth set)")
-    parser.add_argument("--val-fraction", type=float, default=0.1,
+    parser.add_argument("--val-sequences", metavar="NAME,NAME",
+                        help="whole sequences of a sequence folder (images named SEQUENCE_NNNNN, e.g. "
+                             "../shared/data/motion) held out for validation, e.g. dance-twirl,hike, or 'none' "
+                             "(default: every fifth sequence)")
+    parser.add_argument("--val-backgrounds", type=share, default=0.0, metavar="FRACTION",
+                        help="share of each --backgrounds folder kept out of training (split by --split-seed), "
+                             "for benchmarks.accuracy --empty (default 0: train on all)")
+    parser.add_argument("--val-fraction", type=share, default=0.1,
                         help="share of each portrait folder held out for validation, by photo (default 0.1)")
     parser.add_argument("--size", type=parse_size, metavar="WxH",
                         help="training crop size (default 320x240 for plate, 256x256 for single)")
-    parser.add_argument("--channels", type=parse_channels, metavar="C,C,...",
+    parser.add_argument("--channels", type=positive_int_list, metavar="C,C,...",
                         help="network widths, one per level (default plate 16,24,48,64; single 8,16,32,64,96); "
-                             "stored in the checkpoint, so pass the same value with --resume")
-    parser.add_argument("--long-side", type=int, metavar="PX",
+                             "stored in the checkpoint: --resume always continues with the checkpoint's")
+    parser.add_argument("--long-side", type=positive_int, metavar="PX",
                         help="the frame's long side at inference, stored in the checkpoint "
                              "(default 320 for plate, 256 for single)")
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
+    parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    parser.add_argument("--workers", type=int, default=0, help="data loader processes (default 0: in-process)")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: PyTorch's choice)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for data synthesis and init")
-    parser.add_argument("--split-seed", type=int, default=0,
+    parser.add_argument("--workers", type=non_negative_int, default=0,
+                        help="data loader processes (default 0: in-process)")
+    parser.add_argument("--threads", type=non_negative_int, default=0,
+                        help="torch CPU threads (default 0: PyTorch's choice)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed for data synthesis and init")
+    parser.add_argument("--split-seed", type=non_negative_int, default=0,
                         help="seed of the held-out portrait split (default 0), apart from --seed so that a run "
                              "with --init and a new --seed never trains on photos the first run held out")
-    parser.add_argument("--val-every", type=int, default=250, help="validate and save last.pt every N steps")
+    parser.add_argument("--val-every", type=positive_int, default=250, help="validate and save last.pt every N steps")
     parser.add_argument("--out", type=Path, help="output folder (default runs/MODEL)")
     parser.add_argument("--resume", nargs="?", const="last", metavar="PATH",
                         help="continue from a checkpoint (default: OUT/last.pt) with model, optimizer, schedule, "
-                             "step and RNG state; pass the same -i and data as the first run")
+                             "step and RNG state. The run's own settings (model, widths, -i, -b, --size, --lr, "
+                             "--seed) come from the checkpoint; pass the same data as the first run")
     parser.add_argument("--init", type=Path, metavar="CKPT",
                         help="start from the weights of a checkpoint, e.g. models/weights/single.pt, with a fresh "
                              "optimizer and schedule: fine-tune the shipped models on your own captures")
     parser.add_argument("--test-only", nargs="?", const="best", metavar="PATH",
                         help="evaluate a checkpoint (default OUT/best.pt) on the validation split with the "
                              "inference engine at full resolution, print the figures, and exit")
-    parser.add_argument("--stop-after", type=int, metavar="STEP",
+    parser.add_argument("--stop-after", type=positive_int, metavar="STEP",
                         help="stop after this step as if interrupted (last.pt is saved); for testing --resume")
+    parser.add_argument("--motion-composites", action="store_true",
+                        help="single model: add composites of people in motion (small to large, turned up to "
+                             "60 degrees or upside down, cut at the edges, motion-blurred, several per frame) and "
+                             "people-free scenes with empty masks")
+    parser.add_argument("--cast-shadows", action="store_true",
+                        help="plate model: pasted people throw their own silhouette as a shadow onto the floor and "
+                             "up the wall (20-60 %% darker, labelled background)")
+    parser.add_argument("--hard-weight", type=non_negative_float, default=0.0, metavar="W",
+                        help="weigh the pixels the model gets wrong 1+W times in the cross-entropy (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     return parser
 
 
 def main(argv=None) -> int:
+    from training.gan.cli import is_gan_command, main as gan_main
+    if is_gan_command(sys.argv[1:] if argv is None else argv):
+        return gan_main(argv)  # pix2pix and cyclegan have their own trainer and options
     args = build_parser().parse_args(argv)
-    import torch
-
-    from training.data import DataError, load_pool, parse_val_sets
-    from training.loop import DEFAULT_SIZES, TrainSettings, start_process, train
-
-    configure_process(threads=args.threads or None)
-    out = args.out or REPO_ROOT / "runs" / args.model
-    data_dirs = args.data or [str(REPO_ROOT / "images")]
+    from training.data import DataError
     try:
-        val_sets = parse_val_sets(args.val_sets)
-        if not 0.0 <= args.val_fraction < 1.0:
-            raise DataError(f"--val-fraction {args.val_fraction}: expected a share in [0, 1), e.g. 0.1")
-        if args.iterations < 1 or args.batch_size < 1:
-            raise DataError("--iterations and --batch-size must be at least 1")
-        process = start_process(args.device)
-        pool = load_pool(data_dirs, args.backgrounds, val_sets, args.val_fraction, args.split_seed,
-                         need_plates=(args.model == "plate" and not args.test_only),
-                         progress=process.is_main and not args.no_progress)
-        if process.is_main:
-            print(f"data: {pool.summary()}", flush=True)
-        if args.test_only:
-            from training.evaluate import test_checkpoint
-            path = Path(out) / "best.pt" if args.test_only == "best" else Path(args.test_only)
-            test_checkpoint(path, pool, args.device)
-            return 0
+        return run(args)
+    except (DataError, CheckpointError, ValueError) as exc:  # a UsageError is a ValueError too
+        return report_usage_error(exc, PROG)
+
+
+def checkpoint_argument(value, default: Path, flag: str) -> Path:
+    """The checkpoint a flag names (its default when given bare), checked before any data is read."""
+    from models.checkpoint import read_checkpoint
+    path = default if value in ("last", "best") else Path(value)
+    try:
+        read_checkpoint(path)
+    except CheckpointError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+    return path
+
+
+def run(args) -> int:
+    import cv2
+
+    from training.data import load_pool, parse_val_sequences, parse_val_sets
+    from training.loop import DEFAULT_SIZES, TrainSettings, resumed_settings, start_process, train
+
+    out = Path(args.out or REPO_ROOT / "runs" / args.model)
+    data_dirs = args.data or [str(REPO_ROOT / "images")]
+    val_sets = parse_val_sets(args.val_sets)
+    val_sequences = parse_val_sequences(args.val_sequences)
+    if args.test_only:
+        test_path = checkpoint_argument(args.test_only, out / "best.pt", "--test-only")
+    else:
+        if args.resume and args.init:
+            raise UsageError("--resume continues a run and --init starts a new one from weights; pass only one")
+        writable_folder(out, "--out")
+        resume = checkpoint_argument(args.resume, out / "last.pt", "--resume") if args.resume else None
+        init = checkpoint_argument(args.init, out / "last.pt", "--init") if args.init else None
+    configure_process(threads=args.threads or None)
+    cv2.setNumThreads(1)  # samples are made beside torch's threads: OpenCV's own pool would compete with them
+    process = start_process(args.device)
+    if not args.test_only:
         settings = TrainSettings(
             model=args.model, iterations=args.iterations, batch_size=args.batch_size,
-            size=args.size or DEFAULT_SIZES[args.model], lr=args.lr, seed=args.seed, workers=args.workers,
-            val_every=args.val_every, device=args.device, out=Path(out),
-            resume=(Path(out) / "last.pt" if args.resume == "last" else Path(args.resume)) if args.resume else None,
+            size=args.size.height_width if args.size else DEFAULT_SIZES[args.model], lr=args.lr, seed=args.seed,
+            workers=args.workers, val_every=args.val_every, device=args.device, out=out, resume=resume,
             stop_after=args.stop_after, progress=not args.no_progress,
             data_description=[str(d) for d in data_dirs] + [f"backgrounds:{d}" for d in args.backgrounds],
-            channels=args.channels, long_side=args.long_side, init=args.init)
-        metrics = train(settings, pool, process)
-        if process.is_main and metrics:
-            print("final validation: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items())))
+            channels=args.channels, long_side=args.long_side, init=init,
+            motion_composites=args.motion_composites, cast_shadows=args.cast_shadows,
+            hard_weight=args.hard_weight)
+        if resume is not None:
+            from models.checkpoint import read_checkpoint
+            settings = resumed_settings(settings, read_checkpoint(resume),
+                                        say=(lambda line: print(line, flush=True)) if process.is_main else None)
+    pool = load_pool(data_dirs, args.backgrounds, val_sets, args.val_fraction, args.split_seed,
+                     need_plates=not args.test_only and settings.model == "plate",
+                     progress=process.is_main and not args.no_progress, val_sequences=val_sequences,
+                     val_backgrounds=args.val_backgrounds)
+    if process.is_main:
+        print(f"data: {pool.summary()}", flush=True)
+    if args.test_only:
+        from training.evaluate import test_checkpoint
+        test_checkpoint(test_path, pool, args.device)
         return 0
-    except (DataError, CheckpointError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    metrics = train(settings, pool, process)
+    if process.is_main and metrics:
+        print("final validation: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items())))
+    return 0
 
 
 if __name__ == "__main__":

@@ -220,3 +220,70 @@ def alpha_blend(background: np.ndarray, layer: np.ndarray, alpha: np.ndarray) ->
     a = alpha.astype(np.float32)[:, :, None]
     return np.clip(background.astype(np.float32) * (1 - a) + layer.astype(np.float32) * a + 0.5, 0,
                    255).astype(np.uint8)
+
+
+# ---- motion -------------------------------------------------------------------------------------------------
+def motion_blur(image: np.ndarray, length: float, angle_deg: float) -> np.ndarray:
+    """Linear motion blur: the average along a line of `length` px at angle_deg (a fast limb or body)."""
+    size = int(np.ceil(length)) | 1
+    if size < 3:
+        return image.copy()
+    kernel = np.zeros((size, size), np.float32)
+    kernel[size // 2, :] = 1.0
+    turn = cv2.getRotationMatrix2D((size / 2 - 0.5, size / 2 - 0.5), float(angle_deg), 1.0)
+    kernel = cv2.warpAffine(kernel, turn, (size, size), flags=cv2.INTER_LINEAR)
+    kernel /= max(float(kernel.sum()), 1e-6)
+    return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REPLICATE)
+
+
+# ---- projected shadows (label stays background) ----------------------------------------------------------------
+def projected_shadow_map(rng: np.random.Generator, person_mask: np.ndarray,
+                         light_dx: Optional[float] = None) -> np.ndarray:
+    """Soft 0..1 coverage of the person's own silhouette cast by one light: flattened and sheared along the
+    floor from the feet, and, behind a wall line above the feet, standing up the wall offset by the light
+    direction. Returns zeros when there is no person."""
+    height, width = person_mask.shape
+    ys, xs = np.nonzero(person_mask)
+    if len(xs) == 0:
+        return np.zeros((height, width), np.float32)
+    x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
+    person_w, person_h = max(x1 - x0, 8), max(y1 - y0, 8)
+    feet = float(y1)
+    silhouette = person_mask.astype(np.float32)
+    light_dx = rng.uniform(-1.0, 1.0) if light_dx is None else light_dx  # where the light throws: left..right
+    # Floor: squash the silhouette towards the feet line (in front or behind) and shear it by the light.
+    squash = rng.uniform(0.15, 0.6) * (-1.0 if rng.random() < 0.5 else 1.0)
+    shear = light_dx * rng.uniform(0.5, 2.0)
+    row_y = [0.0, squash, feet * (1 - squash)]
+    row_x = [1.0, shear * squash, -shear * squash * feet]
+    floor = cv2.warpAffine(silhouette, np.array([row_x, row_y], np.float64), (width, height),
+                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    # Wall: where the wall meets the floor, somewhere between the person's knees and a bit above the head.
+    wall_line = rng.uniform(y0 - 0.1 * person_h, y0 + 0.75 * person_h)
+    scale = rng.uniform(0.9, 1.35)
+    offset_x = light_dx * rng.uniform(0.15, 0.9) * person_w
+    offset_y = rng.uniform(-0.25, 0.05) * person_h
+    center_x = (x0 + x1) / 2.0
+    wall_matrix = np.array([[scale, 0.0, center_x * (1 - scale) + offset_x],
+                            [0.0, scale, feet * (1 - scale) + offset_y]], np.float64)
+    wall = cv2.warpAffine(silhouette, wall_matrix, (width, height), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    on_wall = (rows < wall_line).astype(np.float32)
+    choice = rng.random()
+    if choice < 0.35:
+        coverage = floor
+    elif choice < 0.6:
+        coverage = wall * on_wall
+    else:
+        coverage = np.maximum(floor * (1 - on_wall), wall * on_wall)
+    return cv2.GaussianBlur(coverage, (0, 0), rng.uniform(1.5, 8.0) * max(person_h, 40) / 240.0)
+
+
+def cast_projected_shadow(image: np.ndarray, rng: np.random.Generator, person_mask: np.ndarray,
+                          darkness: Tuple[float, float] = (0.2, 0.6)) -> np.ndarray:
+    """Darkens the image by 20-60 % (darkness) under the person's projected shadow. Apply it to the scene
+    before the person is pasted, so the person stays as it was."""
+    coverage = projected_shadow_map(rng, person_mask)
+    factor = 1.0 - rng.uniform(*darkness) * coverage
+    return np.clip(image.astype(np.float32) * factor[:, :, None], 0, 255).astype(np.uint8)

@@ -18,8 +18,12 @@ from training.data import Cutout, DataPool, Photo, RealPair
 # How often each kind of plate-model sample is drawn (renormalised over the kinds the data allows).
 PLATE_MIX = {"real": 0.25, "portrait": 0.42, "webcam_cutout": 0.15, "empty": 0.18}
 SINGLE_MIX = {"photo": 0.55, "composite": 0.30, "webcam": 0.15}
+# With --motion-composites: people in motion (any size, turned, cut at the edges, blurred) and empty scenes.
+SINGLE_MOTION_MIX = {"photo": 0.36, "composite": 0.10, "webcam": 0.10, "motion": 0.30, "empty": 0.14}
 # Chance of 0, 1 or 2 extra people beside the main one in a single-model composite.
 GROUP_SIZES = (0.6, 0.25, 0.15)
+# Chance of 1, 2, 3 or 4 people in a motion composite.
+MOTION_GROUP_SIZES = (0.5, 0.3, 0.12, 0.08)
 
 
 @dataclass
@@ -82,7 +86,8 @@ def plate_nudge(rng: np.random.Generator, hw: Size, strength: float = 1.0) -> np
 
 
 def synthetic_pair(rng: np.random.Generator, picture: np.ndarray, cutout: Optional[Cutout], out_hw: Size,
-                   kind: str, webcam_scale: Optional[float] = None) -> PlateSample:
+                   kind: str, webcam_scale: Optional[float] = None, cast_shadows: bool = False) -> PlateSample:
+    """cast_shadows: most pasted people also throw their own silhouette onto the floor and wall."""
     scene = random_scene(rng, picture, out_hw)
     background = scene
     mask = np.zeros(out_hw, bool)
@@ -90,7 +95,9 @@ def synthetic_pair(rng: np.random.Generator, picture: np.ndarray, cutout: Option
     if cutout is not None:
         layer, alpha = place_cutout(rng, cutout, out_hw, webcam_scale=webcam_scale)
         mask = alpha > 0.5
-        if rng.random() < 0.5:
+        if cast_shadows and rng.random() < 0.6:
+            background = augment.cast_projected_shadow(background, rng, mask)
+        elif rng.random() < 0.5:
             background = augment.cast_shadow(background, rng, mask, spare_person=False)
     elif rng.random() < 0.15:  # light changes with nobody there
         background = augment.cast_shadow(background, rng, mask, darkness=(0.7, 0.92), spare_person=False)
@@ -101,31 +108,35 @@ def synthetic_pair(rng: np.random.Generator, picture: np.ndarray, cutout: Option
     return PlateSample(kind, augment.webcam_look(frame, rng), augment.webcam_look(plate, rng), mask)
 
 
-def real_pair(rng: np.random.Generator, pair: RealPair, out_hw: Size) -> PlateSample:
+def real_pair(rng: np.random.Generator, pair: RealPair, out_hw: Size, cast_shadows: bool = False) -> PlateSample:
     matrix = augment.random_crop_matrix(rng, pair.frame.shape[:2], out_hw, zoom=(1.0, 1.15))
     (frame, plate), mask = augment.warp_sample([pair.frame, pair.plate], pair.mask, matrix, out_hw)
     if rng.random() < 0.5:
         (frame, plate), mask = augment.hflip([frame, plate], mask)
-    if mask.any() and rng.random() < 0.3:
+    if cast_shadows and mask.any() and rng.random() < 0.4:
+        shaded = augment.cast_projected_shadow(frame, rng, mask)
+        frame = np.where(mask[:, :, None], frame, shaded)  # the person is already in the frame: keep it
+    elif mask.any() and rng.random() < 0.3:
         frame = augment.cast_shadow(frame, rng, mask, spare_person=True)
     plate = augment.warp_image(plate, plate_nudge(rng, out_hw, 0.5), out_hw)
     return PlateSample("real", augment.webcam_look(frame, rng, 0.7), augment.webcam_look(plate, rng, 0.7), mask)
 
 
-def plate_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size) -> PlateSample:
+def plate_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, cast_shadows: bool = False) -> PlateSample:
+    """cast_shadows: people throw projected silhouette shadows (labelled background) in synthetic and real pairs."""
     pictures = pool.train_plates
     kind = choose(rng, PLATE_MIX, {"real": pool.train_pairs, "portrait": pool.portrait_cutouts and pictures,
                                    "webcam_cutout": pool.webcam_cutouts and pictures, "empty": pictures})
     if kind == "real":
-        return real_pair(rng, pool.train_pairs[rng.integers(len(pool.train_pairs))], out_hw)
+        return real_pair(rng, pool.train_pairs[rng.integers(len(pool.train_pairs))], out_hw, cast_shadows)
     picture = pictures[rng.integers(len(pictures))]
     if kind == "empty":
         return synthetic_pair(rng, picture, None, out_hw, kind)
     if kind == "portrait":
         return synthetic_pair(rng, picture, pool.portrait_cutouts[rng.integers(len(pool.portrait_cutouts))],
-                              out_hw, kind)
+                              out_hw, kind, cast_shadows=cast_shadows)
     cutout = pool.webcam_cutouts[rng.integers(len(pool.webcam_cutouts))]
-    return synthetic_pair(rng, picture, cutout, out_hw, kind, webcam_scale=1.0)
+    return synthetic_pair(rng, picture, cutout, out_hw, kind, webcam_scale=1.0, cast_shadows=cast_shadows)
 
 
 # ---- validation -----------------------------------------------------------------------------------------------
@@ -181,11 +192,86 @@ def paste_group(rng: np.random.Generator, scene: np.ndarray, people: list, out_h
     return scene, mask
 
 
-def single_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size) -> SingleSample:
+def motion_angle(rng: np.random.Generator) -> float:
+    """Mostly upright, often leaning or turned up to 60 degrees, sometimes upside down (flips, handstands)."""
+    draw = rng.random()
+    if draw < 0.35:
+        return rng.uniform(-10, 10)
+    if draw < 0.88:
+        return rng.uniform(-60, 60)
+    return 180.0 + rng.uniform(-40, 40)
+
+
+def place_moving(rng: np.random.Generator, cutout: Cutout, out_hw: Size, height_range: Tuple[float, float]):
+    """A person scaled small to large (log-uniform height share), turned by motion_angle, anywhere in the frame
+    including cut at any edge, sometimes motion-blurred (image and label together). Returns (layer, alpha)."""
+    height, width = out_hw
+    crop_h, crop_w = cutout.alpha.shape
+    share = float(np.exp(rng.uniform(np.log(height_range[0]), np.log(height_range[1]))))
+    scale = height * share / crop_h
+    centre = (rng.uniform(0.0, 1.0) * width, rng.uniform(0.1, 1.0) * height)  # at an edge: half cut off
+    if cutout.cut_at_bottom:  # a body without legs must leave the frame where it is cut: keep it upright, low
+        angle = rng.uniform(-15, 15)
+        centre = (centre[0], height - 0.4 * share * height * rng.uniform(0.6, 1.1))
+    else:
+        angle = motion_angle(rng)
+    mirror = -1.0 if rng.random() < 0.5 else 1.0
+    # source crop centre -> origin, mirror and scale, turn, then to the chosen centre
+    to_origin = np.array([[mirror, 0, mirror * -crop_w / 2], [0, 1, -crop_h / 2], [0, 0, 1]], np.float64)
+    turn = np.vstack([augment.affine_matrix(scale, angle, centre), [0, 0, 1]])
+    matrix = (turn @ to_origin)[:2]
+    layer = augment.warp_image(cutout.image, matrix, out_hw, border=cv2.BORDER_REPLICATE)
+    alpha = np.clip(augment.warp_image(cutout.alpha, matrix, out_hw, border=cv2.BORDER_CONSTANT), 0.0, 1.0)
+    if rng.random() < 0.35:
+        length, direction = rng.uniform(3, 4 + 0.08 * share * height), rng.uniform(0, 180)
+        layer = augment.motion_blur(layer, length, direction)
+        alpha = augment.motion_blur(alpha, length, direction)
+    elif rng.random() < 0.5:  # soften the cut-out's hard edge, as a lens would
+        alpha = augment.blur(alpha, rng.uniform(0.5, 1.2))
+    return layer, alpha
+
+
+def motion_composite(rng: np.random.Generator, scene: np.ndarray, people: list, out_hw: Size):
+    """One to four moving people on a scene, the smaller (farther) pasted first; each gets its own light."""
+    count = 1 + int(rng.choice(len(MOTION_GROUP_SIZES), p=MOTION_GROUP_SIZES))
+    placed = [place_moving(rng, people[rng.integers(len(people))], out_hw,
+                           (0.2, 1.3) if number == 0 else (0.12, 0.9)) for number in range(count)]
+    placed.sort(key=lambda layer_alpha: layer_alpha[1].sum())
+    mask = np.zeros(out_hw, bool)
+    for _, alpha in placed:
+        mask |= alpha > 0.5
+    if mask.any() and rng.random() < 0.3:
+        scene = augment.cast_projected_shadow(scene, rng, mask)
+    for layer, alpha in placed:
+        if rng.random() < 0.5:
+            layer = augment.apply_exposure(layer, augment.random_exposure(rng, 0.6))
+        scene = augment.alpha_blend(scene, layer, alpha)
+    return scene, mask
+
+
+def empty_scene(rng: np.random.Generator, picture: np.ndarray, out_hw: Size) -> np.ndarray:
+    """Nobody here: a people-free picture, sometimes with a patch of light or shade on it."""
+    scene = random_scene(rng, picture, out_hw)
+    if rng.random() < 0.3:
+        scene = augment.cast_shadow(scene, rng, np.zeros(out_hw, bool), darkness=(0.55, 0.9), spare_person=False)
+    return scene
+
+
+def single_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, motion: bool = False) -> SingleSample:
+    """A single-model sample; motion=True adds moving-people composites and empty scenes to the mix."""
     people = pool.portrait_cutouts + pool.webcam_cutouts
-    kind = choose(rng, SINGLE_MIX, {"photo": pool.train_photos, "composite": people and pool.train_plates,
-                                    "webcam": pool.train_pairs})
-    if kind == "photo":
+    full_bodies = [cut for cut in people if not cut.cut_at_bottom] or people
+    kind = choose(rng, SINGLE_MOTION_MIX if motion else SINGLE_MIX,
+                  {"photo": pool.train_photos, "composite": people and pool.train_plates,
+                   "webcam": pool.train_pairs, "motion": full_bodies and pool.train_plates,
+                   "empty": pool.train_plates})
+    if kind == "motion":
+        scene = random_scene(rng, pool.train_plates[rng.integers(len(pool.train_plates))], out_hw)
+        image, mask = motion_composite(rng, scene, people if rng.random() < 0.25 else full_bodies, out_hw)
+    elif kind == "empty":
+        image = empty_scene(rng, pool.train_plates[rng.integers(len(pool.train_plates))], out_hw)
+        mask = np.zeros(out_hw, bool)
+    elif kind == "photo":
         image, mask = photo_sample(rng, pool.train_photos[rng.integers(len(pool.train_photos))], out_hw)
     elif kind == "composite":
         scene = random_scene(rng, pool.train_plates[rng.integers(len(pool.train_plates))], out_hw)

@@ -1,8 +1,10 @@
 """Finds the training data, decodes it once into memory and splits it into train and validation.
 
-A --data folder is either a capture root (setK/ folders with bkg.png, N.png, N_mask.png), one setK/ folder, or a
-portrait folder (images/ + masks/). A --backgrounds folder holds people-free pictures used as plates.
-Validation is split by capture set (--val-sets) or by photo (--val-fraction), never by frame.
+A --data folder is either a capture root (setK/ folders with bkg.png, N.png, N_mask.png), one setK/ folder, a
+portrait folder (images/ + masks/), or a sequence folder: a portrait folder whose images are all named
+SEQUENCE_NNNNN (video frames, e.g. ../shared/data/motion). A --backgrounds folder holds people-free pictures used as
+plates. Validation is split by capture set (--val-sets), by whole sequence (--val-sequences) or by photo
+(--val-fraction), never by frame.
 """
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -13,8 +15,9 @@ from typing import Callable, Iterable, List, Optional, Sequence, Set
 import cv2
 import numpy as np
 
-from fileio.capture_sets import (IMAGE_SUFFIXES, is_portrait_folder, list_portraits, list_sets, read_image,
-                                 read_mask, read_set, set_number, split_portraits)
+from fileio.capture_sets import (PortraitSample, is_portrait_folder, list_portraits, list_sets,
+                                 list_pictures, list_sequences, mask_at_image_size, read_image, read_mask, read_set,
+                                 set_number, split_pictures, split_portraits)
 
 # Portraits are kept at this long side: enough for a person filling a 320x240 frame or a 256 single-model input.
 PORTRAIT_CACHE_LONG_SIDE = 400
@@ -61,15 +64,21 @@ class DataPool:
     val_pairs: List[RealPair] = field(default_factory=list)
     train_plates: List[np.ndarray] = field(default_factory=list)  # captured plates + background pictures
     val_plates: List[np.ndarray] = field(default_factory=list)
+    val_backgrounds: List[Path] = field(default_factory=list)  # people-free pictures kept out of training
     train_photos: List[Photo] = field(default_factory=list)  # portraits
     val_photos: List[Photo] = field(default_factory=list)
     portrait_cutouts: List[Cutout] = field(default_factory=list)
     webcam_cutouts: List[Cutout] = field(default_factory=list)
+    train_sequences: List[str] = field(default_factory=list)  # "folder/sequence" of sequence folders
+    val_sequences: List[str] = field(default_factory=list)
     searched: List[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        sequences = (f"sequences {len(self.train_sequences)} train / {len(self.val_sequences)} val "
+                     f"(held out: {', '.join(self.val_sequences) or 'none'}), "
+                     if self.train_sequences or self.val_sequences else "")
         return (f"real pairs {len(self.train_pairs)} train / {len(self.val_pairs)} val, "
-                f"portraits {len(self.train_photos)} train / {len(self.val_photos)} val, "
+                f"portraits {len(self.train_photos)} train / {len(self.val_photos)} val, {sequences}"
                 f"plates {len(self.train_plates)} train / {len(self.val_plates)} val, "
                 f"cut-outs {len(self.portrait_cutouts)} portrait + {len(self.webcam_cutouts)} webcam")
 
@@ -131,9 +140,10 @@ class _Loader:
         except ValueError as exc:
             self.warn(f"skipping {image_path}: {exc}")
             return None
-        if mask.shape != image.shape[:2]:
-            self.warn(f"skipping {image_path}: its mask {mask_path} is {mask.shape[1]}x{mask.shape[0]} but the "
-                      f"image is {image.shape[1]}x{image.shape[0]}; re-annotate it or fix the mask size")
+        try:
+            mask = mask_at_image_size(mask, image.shape[:2], mask_path)
+        except ValueError as exc:
+            self.warn(f"skipping {image_path}: {exc}")
             return None
         if long_side:
             image = shrink_to(image, long_side)
@@ -149,11 +159,20 @@ class _Loader:
             return list(results)
 
 
+def parse_val_sequences(text: Optional[str]) -> Optional[Set[str]]:
+    """'dance-twirl,hike' -> {'dance-twirl', 'hike'}; 'none' -> empty set; None -> None (automatic)."""
+    if text is None:
+        return None
+    if text.strip().lower() in ("", "none"):
+        return set()
+    return {part.strip() for part in text.split(",") if part.strip()}
+
+
 def classify_folder(path: Path) -> str:
     if set_number(path) is not None and path.is_dir():
         return "set"
     if is_portrait_folder(path):
-        return "portraits"
+        return "sequences" if list_sequences(path) else "portraits"
     if list_sets(path):
         return "sets"
     return "unknown"
@@ -161,11 +180,14 @@ def classify_folder(path: Path) -> str:
 
 def load_pool(data_dirs: Iterable, background_dirs: Iterable = (), val_sets: Optional[Set[int]] = None,
               val_fraction: float = 0.1, seed: int = 0, warn: Callable[[str], None] = print_warning,
-              need_plates: bool = False, progress: bool = False) -> DataPool:
-    """Reads every folder once into memory. val_sets=None holds out every fifth set automatically."""
+              need_plates: bool = False, progress: bool = False,
+              val_sequences: Optional[Set[str]] = None, val_backgrounds: float = 0.0) -> DataPool:
+    """Reads every folder once into memory. val_sets=None holds out every fifth set automatically, and
+    val_sequences=None every fifth sequence (by name) of each sequence folder. val_backgrounds keeps that share of
+    each --backgrounds folder out of training (fileio.capture_sets.split_pictures with `seed`)."""
     loader = _Loader(warn)
     pool = DataPool()
-    capture_sets, portrait_dirs = [], []
+    capture_sets, portrait_dirs, sequence_dirs = [], [], []
     for folder in map(Path, data_dirs):
         pool.searched.append(str(folder))
         if not folder.is_dir():
@@ -178,6 +200,8 @@ def load_pool(data_dirs: Iterable, background_dirs: Iterable = (), val_sets: Opt
             capture_sets.extend(list_sets(folder))
         elif kind == "portraits":
             portrait_dirs.append(folder)
+        elif kind == "sequences":
+            sequence_dirs.append(folder)
         else:
             warn(f"{folder} holds neither setK/ capture folders nor images/ + masks/ portraits; skipping it")
 
@@ -237,19 +261,61 @@ def load_pool(data_dirs: Iterable, background_dirs: Iterable = (), val_sets: Opt
                 if cut is not None:
                     pool.portrait_cutouts.append(cut)
 
+    load_sequences(pool, loader, sequence_dirs, val_sequences, progress)
+
     for folder in map(Path, background_dirs):
         pool.searched.append(f"{folder} (backgrounds)")
         if not folder.is_dir():
             warn(f"--backgrounds folder {folder} does not exist; skipping it")
             continue
-        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        paths = list_pictures(folder)
         if not paths:
             warn(f"--backgrounds folder {folder} has no images; skipping it")
+        paths, held_out = split_pictures(paths, val_backgrounds, seed)
+        pool.val_backgrounds.extend(held_out)
         images = loader.map(lambda p: loader.image(p, BACKGROUND_CACHE_LONG_SIDE), paths)
         pool.train_plates.extend(image for image in images if image is not None)
 
     check_pool(pool, need_plates)
     return pool
+
+
+def held_out_sequences(names: Sequence[str], val_sequences: Optional[Set[str]]) -> Set[str]:
+    if val_sequences is None:  # automatic: every fifth sequence, but keep at least one for training
+        return set(sorted(names)[4::5]) if len(names) >= 5 else set()
+    return set(val_sequences) & set(names)
+
+
+def load_sequences(pool: DataPool, loader: _Loader, folders: Sequence[Path], val_sequences: Optional[Set[str]],
+                   progress: bool = False) -> None:
+    """Frames of held-out sequences go to validation whole; the rest train like portraits (with cut-outs)."""
+    found = set()
+    for folder in folders:
+        sequences = list_sequences(folder)
+        found.update(sequences)
+        held_out = held_out_sequences(list(sequences), val_sequences)
+        for name in sorted(sequences):
+            is_val = name in held_out
+            (pool.val_sequences if is_val else pool.train_sequences).append(f"{folder.name}/{name}")
+            samples: List[PortraitSample] = sequences[name]
+            loaded = loader.map(lambda s: loader.image_and_mask(s.image_path, s.mask_path, PORTRAIT_CACHE_LONG_SIDE),
+                                samples, f"reading {folder.name}/{name}", progress)
+            for sample, item in zip(samples, loaded):
+                if item is None:
+                    continue
+                photo = Photo(f"{folder.name}/{sample.image_path.stem}", item[0], item[1], sample.image_path,
+                              sample.mask_path)
+                if is_val:
+                    pool.val_photos.append(photo)
+                else:
+                    pool.train_photos.append(photo)
+                    cut = cutout_from(photo.name, photo.image, photo.mask)
+                    if cut is not None:
+                        pool.portrait_cutouts.append(cut)
+    missing = sorted(set(val_sequences or ()) - found)
+    if missing and folders:
+        warn_text = f"--val-sequences {', '.join(missing)} not found among sequences {', '.join(sorted(found))}"
+        loader.warn(warn_text)
 
 
 def check_pool(pool: DataPool, need_plates: bool) -> None:

@@ -109,17 +109,14 @@ def evaluate(model, items: List[ValItem], device, keep: int = 6):
 
 def test_checkpoint(path, pool: DataPool, device: str = "auto", out: Optional[callable] = print) -> Dict[str, float]:
     """Runs the engine (full resolution, guided upsampling, fp32) on the validation split and prints the figures."""
-    from models.checkpoint import load_checkpoint, model_kind
     from models.segmenter import Segmenter
 
-    model, _ = load_checkpoint(path)
-    plate_model = model_kind(model) == "plate"
+    engine = Segmenter.load(path, device=device, precision="fp32")
+    plate_model = engine.has_plate_model
     items = validation_items(pool, plate_model)
     if not items:
         raise ValueError("no validation data: pass --val-sets (capture sets) or --val-fraction (portraits) with "
                          "--data folders that hold them")
-    engine = Segmenter(plate_model=model, device=device, precision="fp32") if plate_model else \
-        Segmenter(single_model=model, device=device, precision="fp32")
     scores: Dict[str, list] = {}
     per_item = []
     for item in items:

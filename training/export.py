@@ -1,39 +1,56 @@
 """python -m training.export: turn a training checkpoint into a deployable file, and prove it matches PyTorch.
 
 Formats: `weights` (the small model-only checkpoint that models/weights/ ships), `onnx` (frame and plate as two
-inputs with dynamic height and width) and `torchscript`. ONNX and TorchScript files are run on a real frame and
-compared with the PyTorch model; a mismatch is an error.
+inputs with dynamic height and width) and `torchscript`. The written file is run on a frame (--frame and --plate,
+or a synthetic test card) and compared with the PyTorch model; a mismatch is an error.
 """
-import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
+import cv2
 import numpy as np
 import torch
 
+from commandline import ArgumentParser, UsageError, report_usage_error, writable_folder
 from fileio.atomic_files import atomic_path
+from fileio.capture_sets import read_image
 from models.checkpoint import CheckpointError, load_checkpoint, model_kind, save_checkpoint
 from models.preprocess import prepare_input
 
 PARITY_TOLERANCE = 1e-3  # largest allowed difference in mask probability
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt", "weights": ".weights.pt"}
+PROG = "python -m training.export"
+
+
+def test_card(height: int = 480, width: int = 640) -> Tuple[np.ndarray, np.ndarray]:
+    """A synthetic (frame, plate) pair: a textured room, and the same room with a person-shaped figure in it.
+    Deterministic, so an export is checked the same way on every machine."""
+    rng = np.random.default_rng(0)
+    plate = cv2.GaussianBlur(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), (0, 0), 3)
+    frame = plate.copy()
+    cx = width // 2
+    cv2.ellipse(frame, (cx, height * 5 // 8), (width // 6, height * 3 // 8), 0, 0, 360, (60, 90, 160), -1)
+    cv2.circle(frame, (cx, height // 5), height // 9, (90, 120, 200), -1)
+    return frame, plate
 
 
 def example_images(plate_model: bool, frame_path: Optional[Path] = None, plate_path: Optional[Path] = None):
-    """A real webcam frame (and its plate) for the parity check: the given files, else the shared data."""
-    from fileio.capture_sets import list_sets, read_image
-    if frame_path is not None:
-        frame = read_image(frame_path)
-        plate = read_image(plate_path) if plate_path is not None else None
-        if plate_model and plate is None:
-            raise ValueError("the plate model's parity check needs --plate as well as --frame")
-        return frame, plate, str(frame_path)
-    from fileio.shared_data import shared_path
-    sets = [s for s in list_sets(shared_path("data", "webcam_sets")) if s.has_plate and s.frames]
-    frame_file = sets[0].frames[0].image_path
-    return read_image(frame_file), read_image(sets[0].plate_path), str(frame_file)
+    """(frame, plate or None, where they came from) for the parity check: the given files, else the test card."""
+    if frame_path is None:
+        if plate_path is not None:
+            raise UsageError("--plate needs --frame: pass the frame the plate belongs to")
+        frame, plate = test_card()
+        return frame, plate if plate_model else None, "a synthetic test card"
+    frame = read_image(frame_path)
+    plate = read_image(plate_path) if plate_path is not None else None
+    if plate_model and plate is None:
+        raise UsageError(f"--frame {frame_path}: the plate model's parity check needs --plate as well")
+    if plate is not None and plate.shape != frame.shape:
+        raise UsageError(f"--plate {plate_path} is {plate.shape[1]}x{plate.shape[0]} but --frame {frame_path} is "
+                         f"{frame.shape[1]}x{frame.shape[0]}; pass the plate of the same camera")
+    return frame, plate, str(frame_path)
 
 
 def model_inputs(model, frame: np.ndarray, plate: Optional[np.ndarray]) -> List[torch.Tensor]:
@@ -115,24 +132,35 @@ def export(checkpoint: Path, fmt: str, output: Optional[Path] = None, frame: Opt
     return output
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.export",
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog=PROG,
         description="Export a Backplate checkpoint (best.pt/last.pt from python -m training) and check the "
-                    "result against PyTorch on a real frame.")
+                    "result against PyTorch on a frame.")
     parser.add_argument("checkpoint", type=Path, help="a checkpoint written by python -m training")
     parser.add_argument("--format", choices=sorted(SUFFIXES), default="onnx",
                         help="onnx (inputs frame[, plate], dynamic H/W), torchscript, or weights: the small "
                              "model-only file for models/weights/ (default onnx)")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: beside the checkpoint)")
-    parser.add_argument("--frame", type=Path, help="frame for the parity check (default: a shared webcam set)")
+    parser.add_argument("--frame", type=Path, help="frame for the parity check (default: a synthetic test card)")
     parser.add_argument("--plate", type=Path, help="its plate (plate model)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     try:
+        if args.output is not None:
+            if args.output.is_dir():
+                raise UsageError(f"--output {args.output} is a folder; pass a file name, e.g. "
+                                 f"{args.output / ('model' + SUFFIXES[args.format])}")
+            writable_folder(args.output.parent, "--output's folder")
         export(args.checkpoint, args.format, args.output, args.frame, args.plate)
-    except (CheckpointError, ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (CheckpointError, ValueError) as exc:  # a UsageError is a ValueError too
+        return report_usage_error(exc, PROG)
+    except OSError as exc:
+        return report_usage_error(f"cannot write {exc.filename or args.output}: {exc.strerror}; pass --output "
+                                  f"in a folder you can write to", PROG)
     return 0
 
 

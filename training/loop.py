@@ -20,13 +20,15 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from models.checkpoint import atomic_torch_save, checkpoint_payload, load_checkpoint, read_checkpoint
+from models.checkpoint import CheckpointError, atomic_torch_save, checkpoint_payload, load_checkpoint, \
+    read_checkpoint
+from models.checkpoint import build_model as build_from_config
 from models.plate_net import PlateNet, PlateNetConfig
 from models.preprocess import normalise_image
 from models.unet import LikeUnet, LikeUnetConfig
 from training import composite, report
 from training.data import DataPool
-from training.evaluate import evaluate, validation_items
+from training.evaluate import ValItem, evaluate, validation_items
 from training.losses import bce_dice_loss
 
 MODEL_KINDS = ("plate", "single", "single-gray")
@@ -56,8 +58,20 @@ class TrainSettings:
     data_description: List[str] = field(default_factory=list)
     channels: Optional[Tuple[int, ...]] = None  # None: the architecture's default widths
     long_side: Optional[int] = None  # inference input long side stored in the checkpoint; None: default
+    motion_composites: bool = False  # single model: add moving-people composites and empty scenes
+    cast_shadows: bool = False  # plate model: people throw projected silhouette shadows (labelled background)
+    hard_weight: float = 0.0  # extra cross-entropy weight on the pixels the model gets wrong
 
 
+# A resumed run takes every setting from its checkpoint so that it continues exactly, except these, which stay
+# the user's; the network's widths and input side come from the checkpoint's model config.
+USER_SETTINGS = ("workers", "val_every", "log_every", "device", "out", "resume", "init", "stop_after", "progress",
+                 "data_description", "channels", "long_side")
+NETWORK_SHAPE = {"channels": "channels", "long_side": "input_long_side"}  # setting -> model config key
+NO_FLAG = ("weight_decay", "warmup", "clip_norm")  # settings with no command-line flag
+
+
+# ---- model, optimizer, schedule -------------------------------------------------------------------------------
 def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None,
                 long_side: Optional[int] = None) -> torch.nn.Module:
     overrides = {}
@@ -74,7 +88,7 @@ def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None,
     raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
 
 
-def starting_model(settings: "TrainSettings") -> torch.nn.Module:
+def starting_model(settings: TrainSettings) -> torch.nn.Module:
     """A fresh network, or with --init the weights (and widths) of an existing checkpoint, for fine-tuning."""
     fresh = build_model(settings.model, settings.channels, settings.long_side)
     if settings.init is None:
@@ -91,12 +105,35 @@ def starting_model(settings: "TrainSettings") -> torch.nn.Module:
     return model.train()
 
 
+def build_optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+
+
+def warmup_steps(settings: TrainSettings) -> int:
+    return settings.warmup or min(300, max(1, settings.iterations // 20))
+
+
+def lr_factor(step: int, iterations: int, warmup: int) -> float:
+    """Linear warm-up from 1% to full, then cosine decay to 1%."""
+    if step < warmup:
+        return 0.01 + 0.99 * step / max(1, warmup)
+    progress = min(1.0, (step - warmup) / max(1, iterations - warmup))
+    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def build_schedule(optimizer: torch.optim.Optimizer, settings: TrainSettings):
+    warmup = warmup_steps(settings)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, settings.iterations, warmup))
+
+
 # ---- data -----------------------------------------------------------------------------------------------------
 class TrainSamples(Dataset):
     """Sample number -> tensors. Indexing is unbounded: the sampler decides which numbers a step uses."""
 
-    def __init__(self, pool: DataPool, kind: str, size: Tuple[int, int], seed: int, in_channels: int):
+    def __init__(self, pool: DataPool, kind: str, size: Tuple[int, int], seed: int, in_channels: int,
+                 motion: bool = False, cast_shadows: bool = False):
         self.pool, self.kind, self.size, self.seed, self.in_channels = pool, kind, size, seed, in_channels
+        self.motion, self.cast_shadows = motion, cast_shadows
 
     def __len__(self):
         return 2 ** 62
@@ -105,10 +142,10 @@ class TrainSamples(Dataset):
         rng = np.random.default_rng([self.seed, number])
         mask_tensor = lambda m: torch.from_numpy(m.astype(np.float32))[None]  # noqa: E731
         if self.kind == "plate":
-            sample = composite.plate_sample(rng, self.pool, self.size)
+            sample = composite.plate_sample(rng, self.pool, self.size, self.cast_shadows)
             return (torch.from_numpy(normalise_image(sample.frame, self.in_channels)),
                     torch.from_numpy(normalise_image(sample.plate, self.in_channels)), mask_tensor(sample.mask))
-        sample = composite.single_sample(rng, self.pool, self.size)
+        sample = composite.single_sample(rng, self.pool, self.size, self.motion)
         return torch.from_numpy(normalise_image(sample.image, self.in_channels)), mask_tensor(sample.mask)
 
 
@@ -129,11 +166,28 @@ class StepBatches(Sampler):
 
 
 def _worker_init(_):
+    # Each loader worker is its own process: one thread each, or the workers fight the training threads.
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
 
 
-# ---- state ----------------------------------------------------------------------------------------------------
+def step_loader(settings: TrainSettings, pool: DataPool, in_channels: int, first_step: int, last_step: int,
+                process: "Process") -> DataLoader:
+    """The batches of steps first_step+1 .. last_step for this process."""
+    samples = TrainSamples(pool, settings.model, settings.size, settings.seed, in_channels,
+                           settings.motion_composites, settings.cast_shadows)
+    batches = StepBatches(first_step, last_step, settings.batch_size, process.rank, process.world)
+    return DataLoader(samples, batch_sampler=batches, num_workers=settings.workers, worker_init_fn=_worker_init,
+                      pin_memory=process.device.type == "cuda", prefetch_factor=4 if settings.workers else None)
+
+
+# ---- RNG state ------------------------------------------------------------------------------------------------
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 def rng_state() -> dict:
     """torch, numpy and python RNG states as tensors/lists/ints, so weights_only loading accepts them."""
     kind, keys, position, has_gauss, cached = np.random.get_state()
@@ -156,14 +210,6 @@ def set_rng_state(state: dict) -> None:
     random.setstate((python_state["version"], tuple(python_state["internal"]), python_state["gauss_next"]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def lr_factor(step: int, iterations: int, warmup: int) -> float:
-    """Linear warm-up from 1% to full, then cosine decay to 1%."""
-    if step < warmup:
-        return 0.01 + 0.99 * step / max(1, warmup)
-    progress = min(1.0, (step - warmup) / max(1, iterations - warmup))
-    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def settings_record(settings: TrainSettings) -> dict:
@@ -212,135 +258,242 @@ def barrier(process: Process) -> None:
         dist.barrier()
 
 
+def for_processes(model: torch.nn.Module, process: Process) -> torch.nn.Module:
+    """The network the steps run through: the model itself, or its DistributedDataParallel wrapper."""
+    if process.world <= 1:
+        return model
+    device = process.device
+    return torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+# ---- a run: what a checkpoint holds -----------------------------------------------------------------------------
+@dataclass
+class Run:
+    settings: TrainSettings
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    step: int = 0
+    history: List[dict] = field(default_factory=list)
+    best_iou: float = -1.0
+    metrics: dict = field(default_factory=dict)  # the latest validation
+    seconds_before: float = 0.0  # training time of the process(es) before a resume
+    started: float = field(default_factory=time.time)
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def elapsed(self) -> float:
+        return self.seconds_before + time.time() - self.started
+
+
+def new_run(settings: TrainSettings, model: torch.nn.Module, device: torch.device) -> Run:
+    model = model.to(device).train()
+    optimizer = build_optimizer(model, settings)
+    return Run(settings, model, optimizer, build_schedule(optimizer, settings),
+               torch.amp.GradScaler("cuda", enabled=device.type == "cuda"))
+
+
+def resumed_settings(settings: TrainSettings, payload: dict, say=print) -> TrainSettings:
+    """The settings a resumed run continues with: the checkpoint's own for everything that defines the run and
+    for the network's shape. When the flags given differ, say() tells the user which, in one line."""
+    stored = dict(payload.get("settings") or {})
+    stored["model"] = payload.get("model_option", stored.get("model"))
+    config = payload.get("config") or {}
+    changes, differing = {}, []
+
+    def compare(key: str, theirs, mine) -> None:
+        theirs = tuple(theirs) if isinstance(theirs, list) else theirs
+        changes[key] = theirs
+        if mine is not None and theirs != mine and key not in NO_FLAG:
+            differing.append(f"--{key.replace('_', '-')} {flag_value(key, mine)} (checkpoint: {flag_value(key, theirs)})")
+
+    for key in (f.name for f in dataclasses.fields(settings)):
+        if key not in USER_SETTINGS and stored.get(key) is not None:
+            compare(key, stored[key], getattr(settings, key))
+    for key, config_key in NETWORK_SHAPE.items():
+        if config_key in config:
+            compare(key, config[config_key], getattr(settings, key))
+    if differing and say:
+        say(f"note: {settings.resume} was made with other settings; continuing with the checkpoint's: "
+            + "; ".join(differing))
+    return dataclasses.replace(settings, **changes)
+
+
+def flag_value(key: str, value) -> str:
+    """A setting as it is written on the command line."""
+    if key == "size":
+        return f"{value[1]}x{value[0]}"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def resume_run(settings: TrainSettings, payload: dict, device: torch.device) -> Tuple[Run, dict]:
+    """The run saved in a checkpoint, its network rebuilt from the checkpoint's own config; and the RNG state
+    to restore once the data loader has started."""
+    model = build_from_config(payload["arch"], payload["config"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"the weights in {settings.resume} do not match its own config ({exc})") from None
+    run = new_run(settings, model, device)
+    run.optimizer.load_state_dict(payload["optimizer"])
+    run.schedule.load_state_dict(payload["scheduler"])
+    if run.scaler.is_enabled() and "scaler" in payload:
+        run.scaler.load_state_dict(payload["scaler"])
+    run.step = int(payload["step"])
+    run.history = list(payload.get("history", []))
+    run.best_iou = float(payload.get("best_iou", -1.0))
+    run.seconds_before = float(payload.get("elapsed_s", 0.0))
+    return run, payload["rng"]
+
+
+def start_run(settings: TrainSettings, device: torch.device, say=print) -> Tuple[Run, Optional[dict]]:
+    """A new run (fresh, or fine-tuning --init weights); or, with settings.resume, the saved run and the RNG
+    state to restore once the data loader has started."""
+    if settings.resume is None:
+        return new_run(settings, starting_model(settings), device), None
+    payload = read_checkpoint(settings.resume)
+    return resume_run(resumed_settings(settings, payload, say), payload, device)
+
+
+def save(run: Run, path: Path) -> None:
+    settings = run.settings
+    payload = checkpoint_payload(
+        run.model, model_option=settings.model, step=run.step, iterations=settings.iterations,
+        optimizer=run.optimizer.state_dict(), scheduler=run.schedule.state_dict(), rng=rng_state(),
+        history=run.history, best_iou=run.best_iou, metrics=run.metrics, settings=settings_record(settings),
+        elapsed_s=run.elapsed())
+    if run.scaler.is_enabled():
+        payload["scaler"] = run.scaler.state_dict()
+    atomic_torch_save(payload, path)
+
+
+# ---- one step, validation, progress -----------------------------------------------------------------------------
+def train_one_step(network: torch.nn.Module, run: Run, batch, device: torch.device) -> torch.Tensor:
+    """Forward, loss, backward, clipped update and schedule step; returns the loss."""
+    *inputs, target = [tensor.to(device, non_blocking=True) for tensor in batch]
+    with torch.autocast(device.type, dtype=torch.float16, enabled=run.scaler.is_enabled()):
+        logits = network(*inputs)
+    loss = bce_dice_loss(logits, target, run.settings.hard_weight)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.unscale_(run.optimizer)
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.settings.clip_norm)
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    run.schedule.step()
+    run.step += 1
+    return loss.detach()
+
+
+def validate(run: Run, items: List[ValItem], device: torch.device) -> dict:
+    """Scores the held-out items, logs them, keeps best.pt and redraws the curves and overlays."""
+    out, settings = Path(run.settings.out), run.settings
+    title = f"{settings.model} model, batch {settings.batch_size}, seed {settings.seed}"
+    found, shown = evaluate(run.model, items, device)
+    run.metrics = found
+    run.history.append({"step": run.step, "lr": run.lr, **found, "elapsed_s": round(run.elapsed(), 1)})
+    if found.get("val_iou", -1.0) > run.best_iou:
+        run.best_iou = found["val_iou"]
+        save(run, out / "best.pt")
+    report.write_log(out / "log.csv", run.history)
+    report.plot_curves(out / "curves.png", run.history, title)
+    report.plot_overlays(out / "val_overlays.png", shown, f"{title}, step {run.step}")
+    return found
+
+
+class LossWindow:
+    """Mean loss and speed over the steps since the last log row."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.total, self.count, self.started = 0.0, 0, time.time()
+
+    def add(self, loss: float) -> None:
+        self.total += loss
+        self.count += 1
+
+    def log_row(self, run: Run) -> dict:
+        rate = self.count / max(time.time() - self.started, 1e-9)
+        row = {"step": run.step, "loss": round(self.total / self.count, 5), "lr": run.lr,
+               "its_per_s": round(rate, 3), "elapsed_s": round(run.elapsed(), 1)}
+        self.reset()
+        return row
+
+
+class ProgressBar:
+    """tqdm bar with loss, rate and the latest validation; does nothing when off."""
+
+    def __init__(self, enabled: bool, run: Run):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+            self.bar = tqdm(total=run.settings.iterations, initial=run.step,
+                            desc=f"training {run.settings.model}", dynamic_ncols=True)
+
+    def show(self, run: Run, loss: torch.Tensor) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        postfix = {"loss": f"{loss.item():.3f}", "lr": f"{run.lr:.2e}"}
+        if "val_iou" in run.metrics:
+            postfix["iou"] = f"{run.metrics['val_iou']:.3f}"
+        if "val_fp" in run.metrics:
+            postfix["fp"] = f"{100 * run.metrics['val_fp']:.2f}%"
+        self.bar.set_postfix(postfix, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def due(step: int, every: int, last_step: int) -> bool:
+    return step % every == 0 or step == last_step
+
+
 # ---- the loop -------------------------------------------------------------------------------------------------
 def train(settings: TrainSettings, pool: DataPool, process: Optional[Process] = None) -> dict:
     """Trains, validates and checkpoints; returns the last validation metrics (rank 0) or {}."""
     process = process or start_process(settings.device)
     device = process.device
-    torch.manual_seed(settings.seed)
-    random.seed(settings.seed)
-    np.random.seed(settings.seed)
-    cv2.setNumThreads(1)
-
-    model = starting_model(settings).to(device)
-    in_channels = model.config.in_channels
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    warmup = settings.warmup or min(300, max(1, settings.iterations // 20))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, settings.iterations, warmup))
-    use_amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-
-    step, history, best_iou, elapsed_before, resumed_rng = 0, [], -1.0, 0.0, None
-    if settings.resume is not None:
-        payload = read_checkpoint(settings.resume, map_location="cpu")
-        if payload.get("model_option") != settings.model:
-            raise ValueError(f"{settings.resume} holds a {payload.get('model_option')!r} model but --model is "
-                             f"{settings.model!r}; pass the same --model to resume")
-        model.load_state_dict(payload["state_dict"])
-        optimizer.load_state_dict(payload["optimizer"])
-        scheduler.load_state_dict(payload["scheduler"])
-        if use_amp and "scaler" in payload:
-            scaler.load_state_dict(payload["scaler"])
-        resumed_rng = payload["rng"]
-        step = int(payload["step"])
-        history = list(payload.get("history", []))
-        best_iou = float(payload.get("best_iou", -1.0))
-        elapsed_before = float(payload.get("elapsed_s", 0.0))
-
-    network = model
-    if process.world > 1:
-        network = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
-
-    samples = TrainSamples(pool, settings.model, settings.size, settings.seed, in_channels)
-    last_step = min(settings.iterations, settings.stop_after or settings.iterations)
-    loader = DataLoader(samples, batch_sampler=StepBatches(step, last_step, settings.batch_size,
-                                                           process.rank, process.world),
-                        num_workers=settings.workers, worker_init_fn=_worker_init,
-                        pin_memory=device.type == "cuda", prefetch_factor=4 if settings.workers else None)
-    val_items = validation_items(pool, settings.model == "plate") if process.is_main else []
+    seed_everything(settings.seed)
+    run, resumed_rng = start_run(settings, device, say=print if process.is_main else None)
+    settings = run.settings  # a resumed run's come from its checkpoint
+    network = for_processes(run.model, process)
     out = Path(settings.out)
-    title = f"{settings.model} model, batch {settings.batch_size}, seed {settings.seed}"
-    metrics = {}
+    last_step = min(settings.iterations, settings.stop_after or settings.iterations)
+    loader = step_loader(settings, pool, run.model.config.in_channels, run.step, last_step, process)
+    val_items = validation_items(pool, settings.model == "plate") if process.is_main else []
+    progress = ProgressBar(process.is_main and settings.progress, run)
+    window = LossWindow()
 
-    def save(name: str) -> None:
-        payload = checkpoint_payload(
-            model, model_option=settings.model, step=step, iterations=settings.iterations,
-            optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), rng=rng_state(),
-            history=history, best_iou=best_iou, metrics=metrics, settings=settings_record(settings),
-            elapsed_s=elapsed_before + time.time() - started)
-        if use_amp:
-            payload["scaler"] = scaler.state_dict()
-        atomic_torch_save(payload, out / name)
-
-    def validate() -> dict:
-        nonlocal best_iou, metrics
-        found, shown = evaluate(model, val_items, device)
-        metrics = found  # stored in best.pt below
-        row = {"step": step, "lr": optimizer.param_groups[0]["lr"], **found,
-               "elapsed_s": round(elapsed_before + time.time() - started, 1)}
-        history.append(row)
-        if found.get("val_iou", -1.0) > best_iou:
-            best_iou = found["val_iou"]
-            save("best.pt")
-        report.write_log(out / "log.csv", history)
-        report.plot_curves(out / "curves.png", history, title)
-        report.plot_overlays(out / "val_overlays.png", shown, f"{title}, step {step}")
-        return found
-
-    bar = None
-    if process.is_main and settings.progress:
-        from tqdm import tqdm
-        bar = tqdm(total=settings.iterations, initial=step, desc=f"training {settings.model}", dynamic_ncols=True)
-    started = time.time()
-    window_loss, window_count, window_start = 0.0, 0, time.time()
     network.train()
+    run.started = time.time()
     batches = iter(loader)  # draws the loader's base seed from torch's RNG, so restore RNG state after it
     if resumed_rng is not None:
         set_rng_state(resumed_rng)
     for batch in batches:
-        *inputs, target = [tensor.to(device, non_blocking=True) for tensor in batch]
-        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-            logits = network(*inputs)
-        loss = bce_dice_loss(logits, target)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip_norm)
-        scaler.step(optimizer)
-        scaler.update()
-        scheduler.step()
-        step += 1
-        if not process.is_main:
-            barrier_needed = step % settings.val_every == 0 or step == last_step
-            if barrier_needed:
-                barrier(process)
-            continue
-        window_loss += loss.item()
-        window_count += 1
-        if step % settings.log_every == 0 or step == last_step:
-            rate = window_count / max(time.time() - window_start, 1e-9)
-            history.append({"step": step, "loss": round(window_loss / window_count, 5),
-                            "lr": optimizer.param_groups[0]["lr"], "its_per_s": round(rate, 3),
-                            "elapsed_s": round(elapsed_before + time.time() - started, 1)})
-            window_loss, window_count, window_start = 0.0, 0, time.time()
-        if step % settings.val_every == 0 or step == last_step:
-            if val_items:
-                metrics = validate()
-            save("last.pt")
-            report.write_log(out / "log.csv", history)
+        loss = train_one_step(network, run, batch, device)
+        if process.is_main:
+            window.add(loss.item())
+            if due(run.step, settings.log_every, last_step):
+                run.history.append(window.log_row(run))
+        if due(run.step, settings.val_every, last_step):
+            if process.is_main:
+                if val_items:
+                    validate(run, val_items, device)
+                save(run, out / "last.pt")
+                report.write_log(out / "log.csv", run.history)
             barrier(process)
-        if bar is not None:
-            bar.update(1)
-            postfix = {"loss": f"{loss.item():.3f}", "lr": f"{optimizer.param_groups[0]['lr']:.2e}"}
-            if "val_iou" in metrics:
-                postfix["iou"] = f"{metrics['val_iou']:.3f}"
-            if "val_fp" in metrics:
-                postfix["fp"] = f"{100 * metrics['val_fp']:.2f}%"
-            bar.set_postfix(postfix, refresh=False)
-    if bar is not None:
-        bar.close()
-    if process.is_main and step == settings.iterations and not val_items:
-        save("best.pt")  # nothing to validate on: the final weights are the best we know
-    return metrics
+        progress.show(run, loss)
+    progress.close()
+    if process.is_main and run.step == settings.iterations and not val_items:
+        save(run, out / "best.pt")  # nothing to validate on: the final weights are the best we know
+    return run.metrics

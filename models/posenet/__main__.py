@@ -5,6 +5,8 @@ import sys
 
 import cv2
 
+from commandline import positive_int
+
 from .decode import KEYPOINT_NAMES
 from .estimator import PoseNet
 from .weights import PoseNetWeightsError, candidate_paths, find_weights
@@ -17,15 +19,21 @@ def main(argv=None) -> int:
                     "(x, y in image pixels, score 0..1).")
     parser.add_argument("image", help="an image file OpenCV can read (jpg, png, ...)")
     parser.add_argument("--weights", default=None,
-                        help="converted PoseNet .pth; default: the first found of "
-                             "$BACKPLATE_POSENET_WEIGHTS, ~/.cache/backplate/posenet_mobilenet_v1_*.pth")
+                        help="converted PoseNet .pth; default: the first found of $BACKPLATE_POSENET_WEIGHTS, "
+                             "the shipped models/weights/posenet_mobilenet_v1_050.pth, "
+                             "~/.cache/backplate/posenet_mobilenet_v1_*.pth")
     parser.add_argument("--json", action="store_true",
                         help="print JSON: a list of people, each {score, keypoints: [{name, x, y, score}]}")
-    parser.add_argument("--long-side", type=int, default=257,
+    parser.add_argument("--long-side", type=positive_int, default=257,
                         help="network input's long side in pixels (larger: farther people, slower; default 257)")
-    parser.add_argument("--max-people", type=int, default=5, help="most people to report (default 5)")
+    parser.add_argument("--max-people", type=positive_int, default=5, help="most people to report (default 5)")
     args = parser.parse_args(argv)
 
+    image = cv2.imread(args.image)
+    if image is None:
+        print(f"error: cannot read image {args.image}: not found or not an image format OpenCV reads",
+              file=sys.stderr)
+        return 2
     try:
         path = find_weights(args.weights)
     except PoseNetWeightsError as exc:
@@ -35,11 +43,6 @@ def main(argv=None) -> int:
         looked = ", ".join(str(p) for p in candidate_paths())
         print(f"error: no PoseNet weights found (looked in: {looked}). Run `python -m models.posenet.fetch` "
               f"or pass --weights PATH.", file=sys.stderr)
-        return 2
-    image = cv2.imread(args.image)
-    if image is None:
-        print(f"error: cannot read image {args.image}: not found or not an image format OpenCV reads",
-              file=sys.stderr)
         return 2
     try:
         posenet = PoseNet.load(path, long_side=args.long_side)

@@ -64,17 +64,6 @@ def _cell_to_point(keypoint: int, cell_y: int, cell_x: int, offsets: np.ndarray,
                      cell_y * stride + offsets[keypoint, cell_y, cell_x]], dtype=np.float64)
 
 
-def decode_single_pose(heatmaps: np.ndarray, offsets: np.ndarray, stride: int = 16) -> Pose:
-    """The best cell of each keypoint's heatmap, refined by its offset. Score: mean keypoint score."""
-    _check_maps(heatmaps, offsets)
-    k, h, w = heatmaps.shape
-    flat = heatmaps.reshape(k, -1).argmax(axis=1)
-    cells_y, cells_x = np.divmod(flat, w)
-    points = np.stack([_cell_to_point(i, cells_y[i], cells_x[i], offsets, stride) for i in range(k)])
-    scores = heatmaps[np.arange(k), cells_y, cells_x].astype(np.float64)
-    return Pose(float(scores.mean()), points, scores)
-
-
 def _local_maxima(heatmaps: np.ndarray, threshold: float, radius: int) -> List[Tuple[float, int, int, int]]:
     """(score, keypoint, y, x) for every cell above threshold that is the maximum of its
     (2 radius + 1)^2 neighbourhood in its own keypoint map, best first."""

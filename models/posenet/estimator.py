@@ -1,12 +1,12 @@
 """PoseNet on a BGR frame: preprocessing, network, decoding, and mapping back to frame pixels."""
 import time
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import cv2
 import numpy as np
 import torch
 
-from .decode import Pose, decode_multiple_poses, decode_single_pose, scale_poses
+from .decode import Pose, decode_multiple_poses, scale_poses
 from .mobilenet import OUTPUT_STRIDE, MobileNetPoseNet
 from .weights import load_network
 
@@ -71,9 +71,3 @@ class PoseNet:
         result = scale_poses(poses, frame_bgr.shape[1] / size[0], frame_bgr.shape[0] / size[1])
         self.last_decode_ms = (time.perf_counter() - start) * 1000
         return result
-
-    def estimate_single(self, frame_bgr: np.ndarray) -> Optional[Pose]:
-        """The one most likely person (each keypoint's best cell), in frame pixels."""
-        (heatmaps, offsets, _, _), size = self.maps(frame_bgr)
-        pose = decode_single_pose(heatmaps, offsets, OUTPUT_STRIDE)
-        return scale_poses([pose], frame_bgr.shape[1] / size[0], frame_bgr.shape[0] / size[1])[0]

@@ -9,6 +9,8 @@ from fileio.cache import cache_dir
 
 from .mobilenet import MobileNetPoseNet, build_from_state_dict
 
+# Shipped with the project (Apache-2.0, see the .LICENSE.txt beside it), so palms work offline from the start.
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "posenet_mobilenet_v1_050.pth"
 # Names the fetcher writes, fastest network first: the lookup prefers the cheapest one present.
 CACHED_NAMES = ("posenet_mobilenet_v1_050.pth", "posenet_mobilenet_v1_075.pth",
                 "posenet_mobilenet_v1_100.pth", "posenet_mobilenet_v1_101.pth")
@@ -20,13 +22,14 @@ class PoseNetWeightsError(Exception):
 
 
 def candidate_paths(explicit: Optional[str] = None) -> List[Path]:
-    """Lookup order: the explicit path (--posenet-weights), then $BACKPLATE_POSENET_WEIGHTS,
-    then the fetcher's cache files (0.50 first)."""
+    """Lookup order: the explicit path (--posenet-weights), then $BACKPLATE_POSENET_WEIGHTS, then the shipped
+    file, then the fetcher's cache files (0.50 first)."""
     paths = []
     if explicit:
         paths.append(Path(explicit).expanduser())
     if os.environ.get(ENV_VAR):
         paths.append(Path(os.environ[ENV_VAR]).expanduser())
+    paths.append(SHIPPED_WEIGHTS)
     paths.extend(cache_dir() / name for name in CACHED_NAMES)
     return paths
 

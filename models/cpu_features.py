@@ -1,0 +1,72 @@
+"""What this CPU offers the inference runtimes: its name and vector instruction sets (AVX2, AVX-512, bf16, AMX).
+
+Benchmarks print it beside every timing, and the engine keys its per-machine choices on it.
+"""
+import functools
+import platform
+from pathlib import Path
+from typing import FrozenSet
+
+
+@functools.lru_cache(maxsize=1)
+def _cpuinfo_fields() -> dict:
+    """The first processor's fields of /proc/cpuinfo (Linux); empty elsewhere."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.split("\n\n")[0].splitlines():
+        name, _, value = line.partition(":")
+        fields[name.strip()] = value.strip()
+    return fields
+
+
+def cpu_flags() -> FrozenSet[str]:
+    return frozenset(_cpuinfo_fields().get("flags", "").split())
+
+
+def cpu_name() -> str:
+    return _cpuinfo_fields().get("model name") or platform.processor() or platform.machine() or "unknown CPU"
+
+
+def has_avx512() -> bool:
+    return "avx512f" in cpu_flags()
+
+
+def has_bf16() -> bool:
+    """Native bf16 arithmetic (AVX-512 BF16 or AMX), where bf16 inference can beat fp32."""
+    flags = cpu_flags()
+    return bool({"avx512_bf16", "amx_bf16"} & flags)
+
+
+def torch_kernel_isa() -> str:
+    """The instruction set PyTorch's own kernels use here (ATEN_CPU_CAPABILITY can lower it)."""
+    try:
+        import torch
+        return torch.backends.cpu.get_cpu_capability()
+    except (ImportError, AttributeError):
+        return "unknown"
+
+
+def isa_summary() -> str:
+    """'AVX2', 'AVX-512', 'AVX-512 + bf16' or 'AVX-512 + bf16 + AMX' (from the CPU's flags; PyTorch's view when
+    the flags are unreadable)."""
+    flags = cpu_flags()
+    if not flags:
+        return torch_kernel_isa()
+    parts = ["AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"]
+    if has_bf16():
+        parts.append("bf16")
+    if "amx_tile" in flags:
+        parts.append("AMX")
+    return " + ".join(parts)
+
+
+def describe_cpu() -> str:
+    """One line for benchmark output, e.g. 'AMD EPYC, 2 threads available: AVX2 (no AVX-512, no bf16)'."""
+    import os
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    missing = [name for name, present in (("AVX-512", has_avx512()), ("bf16", has_bf16())) if not present]
+    note = f" (no {', no '.join(missing)})" if missing and cpu_flags() else ""
+    return f"{cpu_name()}, {threads} hardware threads: {isa_summary()}{note}; PyTorch kernels: {torch_kernel_isa()}"

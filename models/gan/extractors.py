@@ -1,0 +1,117 @@
+"""Inference engines of the image-to-image extractors (no Qt, CPU or CUDA):
+
+- GarmentExtractor: a person photo and the mask of the garment they wear -> a frontal product photo of it.
+- GarmentSegmenter: a person photo -> the worn garment's mask (the single-frame U-Net trained on parse maps), so
+  the garment extractor also works from a photo alone.
+- PersonExtractor: a photo -> the same photo with only the person kept, on white.
+"""
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+
+from models.checkpoint import WEIGHTS_DIR, CheckpointError, load_checkpoint
+from models.gan.imaging import garment_input, letterbox, to_image, to_tensor, white_cutout
+
+DEFAULT_EXTRACTOR_WEIGHTS = {
+    "garment": WEIGHTS_DIR / "garment_extractor.pt",
+    "garment_segmenter": WEIGHTS_DIR / "garment_segmenter.pt",
+    "person": WEIGHTS_DIR / "person_extractor.pt",
+}
+PRODUCT_SIZE_HW = (256, 192)  # the try-on product photo's size (height, width)
+PathLike = Union[str, Path]
+
+
+def resolve_weights(path: Optional[PathLike], kind: str) -> Path:
+    if path is not None and str(path) != "default":
+        return Path(path)
+    default = DEFAULT_EXTRACTOR_WEIGHTS[kind]
+    if not default.is_file():
+        raise CheckpointError(f"default {kind.replace('_', ' ')} weights missing: {default}. Reproduce them with "
+                              f"the training command in README.md, or pass a checkpoint path.")
+    return default
+
+
+class ImageTranslator:
+    """A generator checkpoint (from `python -m training --model pix2pix|cyclegan`) with its training size."""
+
+    def __init__(self, path: PathLike, device: str = "auto", expected_layout: Optional[str] = None):
+        from models.segmenter import pick_device
+        self.device = pick_device(device)
+        model, payload = load_checkpoint(path)
+        if not hasattr(model.config, "out_channels"):
+            raise CheckpointError(f"{path} holds a {model.ARCH} model, not an image-to-image generator; pass a "
+                                  f"checkpoint written by `python -m training --model pix2pix`")
+        self.layout = payload.get("layout")
+        if expected_layout is not None and self.layout != expected_layout:
+            raise CheckpointError(f"{path} was trained on {self.layout or 'unknown'} data, not {expected_layout} "
+                                  f"data; pass the matching checkpoint")
+        self.model = model.to(self.device).eval()
+        self.size_hw: Tuple[int, int] = tuple(payload.get("size") or (256, 256))
+        self.in_channels = model.config.in_channels
+
+    @torch.inference_mode()
+    def run(self, source: torch.Tensor) -> np.ndarray:
+        """CxHxW tensor in [-1, 1] at the training size -> BGR uint8 output."""
+        return to_image(self.model(source[None].to(self.device))[0])
+
+
+class GarmentExtractor:
+    def __init__(self, path: Optional[PathLike] = None, device: str = "auto"):
+        self.translator = ImageTranslator(resolve_weights(path, "garment"), device, expected_layout="tryon")
+
+    def extract(self, person_bgr: np.ndarray, garment_mask: np.ndarray) -> np.ndarray:
+        """The product photo (BGR, 192x256) of the garment under the mask."""
+        if person_bgr.ndim != 3 or person_bgr.shape[2] != 3:
+            raise ValueError(f"extract() needs an HxWx3 BGR photo, got shape {person_bgr.shape}")
+        garment_mask = np.asarray(garment_mask, bool)
+        if garment_mask.shape != person_bgr.shape[:2]:
+            raise ValueError(f"garment mask {garment_mask.shape[::-1]} and photo {person_bgr.shape[1::-1]} differ in "
+                             f"size; pass the mask made for this photo")
+        height, width = self.translator.size_hw
+        person = cv2.resize(person_bgr, (width, height), interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(garment_mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+        product = self.translator.run(garment_input(person, mask))
+        if product.shape[:2] != PRODUCT_SIZE_HW:
+            product = cv2.resize(product, PRODUCT_SIZE_HW[::-1], interpolation=cv2.INTER_LINEAR)
+        return product
+
+
+class GarmentSegmenter:
+    """The worn garment's mask from a photo alone (labels 5, 6, 7 of the parse maps it was trained on)."""
+
+    def __init__(self, path: Optional[PathLike] = None, device: str = "auto"):
+        from models.segmenter import Segmenter
+        self.segmenter = Segmenter.load(resolve_weights(path, "garment_segmenter"), device=device, precision="fp32")
+
+    def mask(self, person_bgr: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+        return self.segmenter.segment(person_bgr) > threshold
+
+
+class PersonExtractor:
+    """Only the person on white, at the photo's own size.
+
+    The generator runs on the photo letterboxed to its training size. By default its output decides only where the
+    person is (pixels away from white), and those pixels come from the photo itself at full resolution; with
+    keep_pixels=False the generator's own (upscaled) output is returned.
+    """
+
+    def __init__(self, path: Optional[PathLike] = None, device: str = "auto"):
+        self.translator = ImageTranslator(resolve_weights(path, "person"), device, expected_layout="cutout")
+
+    def generate(self, image_bgr: np.ndarray) -> np.ndarray:
+        """The generator's output at the photo's size."""
+        if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+            raise ValueError(f"extract() needs an HxWx3 BGR photo, got shape {image_bgr.shape}")
+        boxed, (resized_h, resized_w) = letterbox(image_bgr, self.translator.size_hw)
+        output = self.translator.run(to_tensor(boxed))[:resized_h, :resized_w]
+        return cv2.resize(output, (image_bgr.shape[1], image_bgr.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+    def extract(self, image_bgr: np.ndarray, keep_pixels: bool = True) -> np.ndarray:
+        output = self.generate(image_bgr)
+        if not keep_pixels:
+            return output
+        from metrics.image_metrics import silhouette
+        return white_cutout(image_bgr, silhouette(output))

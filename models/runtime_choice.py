@@ -1,0 +1,159 @@
+"""Which runtime and precision run a network fastest on this machine, measured once and remembered.
+
+Each candidate (runtime, precision) that can run here segments the same test card as PyTorch fp32, interleaved
+round by round, so a burst of load from elsewhere slows all of them alike; each is ranked by its lower-quartile
+time, which other programs' load disturbs least. The fastest candidate whose mask stays within TOLERANCE of
+PyTorch fp32 wins. The choice is kept in a JSON file in the cache folder, keyed by the CPU, the
+thread count, the libraries' versions and a hash of the network's weights, so only the first start pays for it.
+"""
+import importlib.metadata
+import json
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+
+from fileio.atomic_files import atomic_write_bytes
+from fileio.cache import cache_dir
+from models.cpu_features import cpu_name, has_bf16, isa_summary, torch_kernel_isa
+from models.runtimes import COMPILED_RUNTIMES, RUNTIMES, open_runtime, runtime_missing
+
+# Largest allowed difference in mask probability from PyTorch fp32, per precision.
+TOLERANCE = {"fp32": 1e-3, "bf16": 0.05, "fp16": 0.05}
+ROUNDS = 10  # timed rounds; one untimed warm-up round comes first
+CACHE_FILE = "engine_choice.json"
+
+Candidate = Tuple[str, str]  # (runtime, precision)
+SegmentCall = Callable[[object, np.ndarray, np.ndarray], np.ndarray]  # (runtime, frame, plate) -> full-size mask
+
+
+class ChoiceCache:
+    """A small JSON map in the cache folder; a damaged or unwritable file only costs a new measurement."""
+
+    def __init__(self, path: Optional[Path] = None):
+        self.path = path or cache_dir() / CACHE_FILE
+
+    def _read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def get(self, key: str) -> Optional[Candidate]:
+        value = self._read().get(key)
+        if isinstance(value, list) and len(value) == 2 and value[0] in RUNTIMES and value[1] in TOLERANCE:
+            return value[0], value[1]
+        return None
+
+    def put(self, key: str, choice: Candidate) -> None:
+        data = self._read()
+        data[key] = list(choice)
+        try:
+            atomic_write_bytes(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
+        except OSError:
+            pass
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def candidates(device: torch.device, runtime: str = "auto", precision: str = "auto") -> List[Candidate]:
+    """Every (runtime, precision) worth trying for these requests; ValueError when a request cannot run here."""
+    if runtime != "auto":
+        missing = runtime_missing(runtime)
+        if missing:
+            raise ValueError(missing)
+        if runtime != "torch" and device.type != "cpu":
+            raise ValueError(f"runtime {runtime!r} runs on the CPU only; use runtime 'torch' or 'auto' on "
+                             f"{device.type}")
+    if precision not in ("auto", *TOLERANCE):
+        raise ValueError(f"unknown precision {precision!r}; use auto, fp32, bf16 or fp16")
+    if device.type == "cuda":
+        options = [("torch", "fp16"), ("torch", "fp32"), ("torch", "bf16")]
+    else:
+        options = [("torch", "fp32")] + [(name, "fp32") for name in COMPILED_RUNTIMES if not runtime_missing(name)]
+        if has_bf16() or torch_kernel_isa() in ("AVX512", "AVX512_BF16", "AMX"):
+            options += [("torch", "bf16")] + ([("openvino", "bf16")] if not runtime_missing("openvino") else [])
+    chosen = [(r, p) for r, p in options if runtime in ("auto", r) and precision in ("auto", p)]
+    if not chosen and precision != "auto":
+        chosen = [(runtime if runtime != "auto" else "torch", precision)]  # asked for: let the runtime say no
+    if device.type == "cuda" and precision == "auto":
+        chosen = chosen[:1]  # fp16 on a GPU, as before: no measurement
+    return chosen
+
+
+def choice_key(fingerprint: str, options: List[Candidate], threads: int) -> str:
+    versions = " ".join(f"{name}={_version(name)}" for name in ("torch", "openvino", "onnxruntime"))
+    tried = ",".join(f"{r}:{p}" for r, p in options)
+    return (f"cpu={cpu_name()} isa={isa_summary()} torch_isa={torch_kernel_isa()} threads={threads} {versions} "
+            f"model={fingerprint} candidates={tried}")
+
+
+def test_card(size: Tuple[int, int] = (480, 640)) -> Tuple[np.ndarray, np.ndarray]:
+    """(frame, plate): a blurred noise texture and the same texture with a person-sized blob, as a camera might
+    see them; no data file needed."""
+    rng = np.random.default_rng(0)
+    plate = cv2.GaussianBlur(rng.integers(0, 256, (*size, 3), dtype=np.uint8), (0, 0), 3)
+    frame = plate.copy()
+    height, width = size
+    cv2.ellipse(frame, (width // 2, height // 2 + height // 10), (width // 6, height * 2 // 5), 0, 0, 360,
+                (60, 90, 160), -1)
+    return frame, plate
+
+
+def measure(candidate_runtimes: Dict[Candidate, object], segment: SegmentCall, rounds: int = ROUNDS) -> Tuple[Dict[Candidate, float], Dict[Candidate, float]]:
+    """(lower-quartile seconds, largest difference from torch fp32) of each candidate, timed round by round."""
+    frame, plate = test_card()
+    timings = {candidate: [] for candidate in candidate_runtimes}
+    masks = {}
+    for round_number in range(rounds + 1):
+        for candidate, runtime in candidate_runtimes.items():
+            start = time.perf_counter()
+            masks[candidate] = segment(runtime, frame, plate)
+            if round_number:
+                timings[candidate].append(time.perf_counter() - start)
+    reference = masks.get(("torch", "fp32"))
+    errors = {candidate: float(np.abs(mask - reference).max()) if reference is not None else 0.0
+              for candidate, mask in masks.items()}
+    return {candidate: float(np.percentile(times, 25)) for candidate, times in timings.items()}, errors
+
+
+def choose_runtime(network: nn.Module, device: torch.device, runtime: str, precision: str, threads: int,
+                   segment: SegmentCall, fingerprint: Callable[[], str]):
+    """(runtime object, (runtime name, precision)) for this network: the only candidate, the cached choice, or
+    the measured fastest within tolerance. segment(runtime, frame, plate) -> full-size mask."""
+    options = candidates(device, runtime, precision)
+    if len(options) == 1:
+        name, chosen_precision = options[0]
+        return open_runtime(name, network, device, chosen_precision, threads), options[0]
+    torch_fp32 = ("torch", "fp32")
+    measured = options if torch_fp32 in options else [torch_fp32, *options]
+    cache = ChoiceCache()
+    key = choice_key(fingerprint(), options, threads)
+    cached = cache.get(key)
+    if cached in options:
+        try:
+            return open_runtime(cached[0], network, device, cached[1], threads), cached
+        except Exception:  # e.g. a runtime uninstalled since: measure again
+            pass
+    opened = {}
+    for candidate in measured:
+        try:
+            opened[candidate] = open_runtime(candidate[0], network, device, candidate[1], threads)
+        except Exception:  # a runtime that cannot load this network here simply drops out
+            if candidate == torch_fp32:
+                raise
+    seconds, errors = measure(opened, segment)
+    eligible = [c for c in options if c in opened and errors[c] <= TOLERANCE[c[1]]] or [torch_fp32]
+    best = min(eligible, key=lambda c: seconds.get(c, float("inf")))
+    cache.put(key, best)
+    return opened[best], best
