@@ -36,7 +36,7 @@ from fileio.atomic_files import atomic_write_bytes
 from fileio.capture_sets import list_sets, read_image, read_mask, split_portraits
 from metrics import image_metrics
 from metrics.mask_metrics import iou
-from models.checkpoint import CheckpointError
+from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError
 from process_settings import configure_process
 
 
@@ -167,23 +167,23 @@ def garment(args) -> int:
 # ---- person -----------------------------------------------------------------------------------------------------
 def person_items(args):
     """(name, photo path, mask path, group) of the held-out frames and photos."""
-    items = []
+    items, portrait_folders = [], []
     for folder in map(Path, args.data):
         sets = list_sets(folder)
-        if sets:
+        if not sets:
+            portrait_folders.append(folder)  # split below in one call, in the order given, as the trainer does
+        else:
             wanted = {int(s) for s in args.sets.split(",")} if args.sets else None
             for capture in sets:
                 if wanted is not None and capture.number not in wanted:
                     continue
-                frames = [f for f in capture.frames if f.mask_path is not None]
-                for frame in frames[:-1]:  # the last frame is the empty plate
+                for frame in [f for f in capture.frames if f.mask_path is not None]:
                     items.append((f"set{capture.number}/{frame.index}", frame.image_path, frame.mask_path,
                                   f"webcam sets {args.sets}"))
-        else:
-            for portrait_folder, _, held in split_portraits([folder], args.held_out, args.split_seed):
-                for sample in held:
-                    items.append((f"{portrait_folder.name}/{sample.image_path.stem}", sample.image_path,
-                                  sample.mask_path, f"{portrait_folder.name} held out"))
+    for portrait_folder, _, held in split_portraits(portrait_folders, args.held_out, args.split_seed):
+        for sample in held:
+            items.append((f"{portrait_folder.name}/{sample.image_path.stem}", sample.image_path,
+                          sample.mask_path, f"{portrait_folder.name} held out"))
     return items[::args.every] if args.every > 1 else items
 
 
@@ -203,12 +203,17 @@ def person(args) -> int:
                Method("pix2pix extractor, photo pixels (ours)", extractor.extract),
                Method("pix2pix extractor, raw output", lambda image: extractor.extract(image, keep_pixels=False))]
     groups: Dict[str, Dict[str, List[Dict[str, float]]]] = {}
-    grid = []
-    for name, image_path, mask_path, group in tqdm(items, desc="held-out frames", dynamic_ncols=True):
+    grid, empty = [], 0
+    shown = set(np.linspace(0, len(items) - 1, args.grid_rows).astype(int).tolist())  # spread over the data
+    for number, (name, image_path, mask_path, group) in enumerate(tqdm(items, desc="held-out frames",
+                                                                       dynamic_ncols=True)):
         image = read_image(image_path)
         truth = read_mask(mask_path)
         if truth.shape != image.shape[:2]:
             truth = cv2.resize(truth.astype(np.uint8), image.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
+        if not truth.any():
+            empty += 1  # people-free frames (a set's last frame is its plate): no person to keep
+            continue
         outputs = []
         for method in methods:
             output = method(image)
@@ -217,9 +222,10 @@ def person(args) -> int:
             method.rows.append(row)
             groups.setdefault(group, {}).setdefault(method.name, []).append(row)
             outputs.append(output)
-        if len(grid) < args.grid_rows and truth.any():
+        if number in shown:
             grid.append([image] + outputs + [white_cutout(image, truth)])
-    print(f"human extractor: {len(items)} held-out photos/frames; CPU ISA {cpu_isa()}, "
+    print(f"human extractor: {len(items) - empty} held-out photos/frames with a person ({empty} people-free "
+          f"frames left out); CPU ISA {cpu_isa()}, "
           f"{torch.get_num_threads()} thread(s)")
     rows = []
     for group, by_method in groups.items():
@@ -262,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     two.add_argument("--held-out", type=float, default=0.1, help="portrait share held out (default 0.1)")
     two.add_argument("--split-seed", type=int, default=0)
     two.add_argument("--every", type=int, default=1, help="take every Nth item (default 1: all)")
-    two.add_argument("--single", default=str(Path("models/weights/single.pt")),
+    two.add_argument("--single", default=str(DEFAULT_WEIGHTS["single"]),
                      help="the single-frame mask network for the baseline (default: shipped single.pt)")
     two.set_defaults(run=person)
     return parser

@@ -1,7 +1,7 @@
 """The person-patch pipeline measured: detection, the video schedule's cost, and the view classes.
 
     python -m benchmarks.patches                                   # all three sections
-    python -m benchmarks.patches --sections detection --threads 1
+    python -m benchmarks.patches --sections video --threads 1 --jobs 2
 
 detection: frames with known person masks: ../shared/data/motion (4 DAVIS sequences; each frame is scored as if it
   were a checkpoint) and the webcam sets (one person, plus frames with an empty mask). The person's box is the box
@@ -13,9 +13,10 @@ detection: frames with known person masks: ../shared/data/motion (4 DAVIS sequen
   an error count there) and patches per empty frame (all false). Also, on the hand-labelled checkpoints of
   one_by_one_person_detection.mp4 (benchmarks/data/one_by_one_checkpoints.csv: people visible at each 24th
   frame), the share of checkpoints with a person that yield a patch, and patches on empty checkpoints.
-video: python -m tools.patches, as a user runs it, on each shared video with --threads; frames decoded against
-  frames analysed, and seconds per minute of video. Beside it, in the same run: one decoding pass of the whole
-  video with grab() (what the schedule costs at least) and with read() (decoding and converting every frame).
+video: python -m tools.patches, as a user runs it, on each shared video with --threads, then on all of them at once
+  with --jobs 2 --threads 1 (two cores, one process each); frames decoded against frames analysed, and seconds per
+  minute of video. Beside it, in the same run: one decoding pass of the whole video with grab() (what the schedule
+  costs at least) and with read() (decoding and converting every frame).
 views: models.view_classes on patches re-cut from our hand labels (benchmarks/data/view_labels.csv: source,
   frame, square, view; no image data): confusion matrix and accuracy.
 
@@ -243,9 +244,28 @@ def decode_pass(path: Path, convert: bool) -> Tuple[int, float]:
     return count, time.perf_counter() - start
 
 
+def run_patches_tool(videos: Sequence[Path], threads: int, jobs: int, min_score: float) -> Tuple[dict, float]:
+    """Runs python -m tools.patches as a user would; returns its summary figures and the wall time with start-up."""
+    with tempfile.TemporaryDirectory(prefix="bench-patches-") as out:
+        command = [sys.executable, "-m", "tools.patches", *map(str, videos), "--out", out, "--threads", str(threads),
+                   "--jobs", str(jobs), "--no-progress", "--min-score", str(min_score)]
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    match = re.search(r"summary: patches=(\d+) frames_decoded=(\d+) frames_analysed=(\d+) seconds=([\d.]+)",
+                      done.stdout)
+    if done.returncode != 0 or match is None:
+        raise BenchmarkInputError(f"tools.patches failed on {', '.join(map(str, videos))}: "
+                                  f"{done.stderr.strip()[-400:]}")
+    figures = {"patches": int(match[1]), "decoded": int(match[2]), "analysed": int(match[3]),
+               "seconds": float(match[4])}
+    return figures, wall
+
+
 def video_section(args) -> None:
     videos = sorted(p for p in shared_path("data", "videos").iterdir() if p.suffix.lower() in (".avi", ".mp4"))
     rows = []
+    total_minutes = 0.0
     for video in videos:
         capture = cv2.VideoCapture(str(video))
         fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
@@ -253,24 +273,22 @@ def video_section(args) -> None:
         grabbed, grab_seconds = decode_pass(video, convert=False)
         _, read_seconds = decode_pass(video, convert=True)
         minutes = grabbed / fps / 60.0
-        with tempfile.TemporaryDirectory(prefix="bench-patches-") as out:
-            command = [sys.executable, "-m", "tools.patches", str(video), "--out", out, "--threads",
-                       str(args.threads), "--no-progress", "--min-score", str(args.min_score)]
-            start = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True)
-            wall = time.perf_counter() - start
-        match = re.search(r"summary: patches=(\d+) frames_decoded=(\d+) frames_analysed=(\d+) seconds=([\d.]+)",
-                          done.stdout)
-        if done.returncode != 0 or match is None:
-            raise BenchmarkInputError(f"tools.patches failed on {video}: {done.stderr.strip()[-400:]}")
-        patches, decoded, analysed, seconds = int(match[1]), int(match[2]), int(match[3]), float(match[4])
-        rows.append([video.name, f"{minutes:.2f}", str(decoded), str(analysed), str(patches),
-                     format_number(seconds / minutes, 1), format_number(wall / minutes, 1),
-                     format_number(grab_seconds / minutes, 1), format_number(read_seconds / minutes, 1)])
+        total_minutes += minutes
+        figures, wall = run_patches_tool([video], args.threads, 1, args.min_score)
+        rows.append([video.name, f"{minutes:.2f}", str(figures["decoded"]), str(figures["analysed"]),
+                     str(figures["patches"]), format_number(figures["seconds"] / minutes, 1),
+                     format_number(wall / minutes, 1), format_number(grab_seconds / minutes, 1),
+                     format_number(read_seconds / minutes, 1)])
+    if args.jobs > 1:
+        figures, wall = run_patches_tool(videos, 1, args.jobs, args.min_score)
+        rows.append([f"all, --jobs {args.jobs} --threads 1", f"{total_minutes:.2f}", str(figures["decoded"]),
+                     str(figures["analysed"]), str(figures["patches"]),
+                     format_number(figures["seconds"] / total_minutes, 1), format_number(wall / total_minutes, 1),
+                     "", ""])
     print_table(["video", "minutes", "frames decoded", "frames analysed", "patches", "s per video minute",
                  "with start-up", "grab-only pass", "read-every-frame pass"], rows,
-                title=f"tools.patches --every 24 --threads {args.threads} (seconds per minute of video; the last two "
-                      f"columns decode only, no detection)")
+                title=f"tools.patches --every 24 --threads {args.threads}, one video at a time, then all at once over "
+                      f"--jobs processes (seconds per minute of video; the last two columns decode only)")
 
 
 # ---- views -------------------------------------------------------------------------------------------------------

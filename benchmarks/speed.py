@@ -13,8 +13,8 @@ in the live app; resizing, normalising and the guided upsampling to the full fra
 picks the engine's runtime (repeatable; 'all' times every installed one; default: the engine's own measured
 choice). MOG2 is primed on the plate as in benchmarks.baselines and classifies with learningRate=0; MediaPipe's
 converts BGR to RGB inside the timing. --threads sets PyTorch's, OpenCV's and the compiled runtimes' thread counts;
-MediaPipe picks its own. OMP_WAIT_POLICY is PASSIVE unless set, as in the app. The first lines name the CPU, its instruction sets and any ISA limit set in the
-environment (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA).
+MediaPipe picks its own. OMP_WAIT_POLICY is PASSIVE unless set, as in the app. The first lines name the CPU, its
+instruction sets and any ISA limit set in the environment (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA).
 
 Speed does not depend on the weights, so --untrained times the default architecture before any weights exist.
 The last line is machine-readable: ms_per_frame=X.X (our first row's median).

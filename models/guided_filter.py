@@ -2,7 +2,7 @@
 import cv2
 import numpy as np
 
-from models.preprocess import resize_by_halving
+from models.preprocess import model_input_size, resize_by_halving
 
 
 def guided_upsample(low_res_mask: np.ndarray, guide_gray: np.ndarray, radius: int = 2, eps: float = 1e-3) -> np.ndarray:
@@ -38,3 +38,15 @@ def guided_upsample(low_res_mask: np.ndarray, guide_gray: np.ndarray, radius: in
     cv2.threshold(mask_full, 1.0, 1.0, cv2.THRESH_TRUNC, dst=mask_full)
     cv2.threshold(mask_full, 0.0, 0.0, cv2.THRESH_TOZERO, dst=mask_full)
     return mask_full
+
+
+def mask_at_frame_size(probability: np.ndarray, config, frame_bgr: np.ndarray) -> np.ndarray:
+    """The full-size mask from a network's probability for the padded input (config: the network's): crop away
+    the padding at the probability's scale, then upsample along the frame's own edges."""
+    height, width = frame_bgr.shape[:2]
+    resized_h, resized_w, padded_h, padded_w = model_input_size(
+        height, width, config.input_long_side, config.size_multiple)
+    keep_h = max(1, round(probability.shape[0] * resized_h / padded_h))
+    keep_w = max(1, round(probability.shape[1] * resized_w / padded_w))
+    probability = np.ascontiguousarray(probability[:keep_h, :keep_w])
+    return guided_upsample(probability, cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY))

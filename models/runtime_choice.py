@@ -5,12 +5,17 @@ round by round, so a burst of load from elsewhere slows all of them alike; each 
 time, which other programs' load disturbs least. The fastest candidate whose mask stays within TOLERANCE of
 PyTorch fp32 wins. The choice is kept in a JSON file in the cache folder, keyed by the CPU, the
 thread count, the libraries' versions and a hash of the network's weights, so only the first start pays for it.
+The measurement runs in a child process, so the runtimes that lose are never loaded into the app.
 """
 import importlib.metadata
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -19,16 +24,22 @@ import torch.nn as nn
 
 from fileio.atomic_files import atomic_write_bytes
 from fileio.cache import cache_dir
+from models.checkpoint import checkpoint_payload, load_checkpoint, model_kind
 from models.cpu_features import cpu_name, has_bf16, isa_summary, torch_kernel_isa
+from models.graph_export import model_fingerprint
+from models.guided_filter import mask_at_frame_size
+from models.preprocess import prepare_pixels
 from models.runtimes import COMPILED_RUNTIMES, RUNTIMES, open_runtime, runtime_missing
+from process_settings.allocator import keep_freed_memory
 
 # Largest allowed difference in mask probability from PyTorch fp32, per precision.
 TOLERANCE = {"fp32": 1e-3, "bf16": 0.05, "fp16": 0.05}
 ROUNDS = 10  # timed rounds; one untimed warm-up round comes first
 CACHE_FILE = "engine_choice.json"
+CHILD_TIMEOUT_S = 600
+CHILD_COMMAND = "import sys; from models.runtime_choice import _measure_for_parent; sys.exit(_measure_for_parent())"
 
 Candidate = Tuple[str, str]  # (runtime, precision)
-SegmentCall = Callable[[object, np.ndarray, np.ndarray], np.ndarray]  # (runtime, frame, plate) -> full-size mask
 
 
 class ChoiceCache:
@@ -110,15 +121,29 @@ def test_card(size: Tuple[int, int] = (480, 640)) -> Tuple[np.ndarray, np.ndarra
     return frame, plate
 
 
-def measure(candidate_runtimes: Dict[Candidate, object], segment: SegmentCall, rounds: int = ROUNDS) -> Tuple[Dict[Candidate, float], Dict[Candidate, float]]:
-    """(lower-quartile seconds, largest difference from torch fp32) of each candidate, timed round by round."""
+def segment_test_card(runtime, network_config, kind: str, frame: np.ndarray, plate: np.ndarray,
+                      plates: dict) -> np.ndarray:
+    """The full-size mask of frame through runtime, as the engine makes it; plates caches plate features per
+    runtime, as the live app does."""
+    if kind != "plate":
+        return mask_at_frame_size(runtime.predict(prepare_pixels(frame, network_config)), network_config, frame)
+    if runtime not in plates:
+        plates[runtime] = runtime.encode(prepare_pixels(plate, network_config), keep=True)
+    features = runtime.encode(prepare_pixels(frame, network_config))
+    return mask_at_frame_size(runtime.decode(features, plates[runtime]), network_config, frame)
+
+
+def measure(opened: Dict[Candidate, object], network_config, kind: str,
+            rounds: int = ROUNDS) -> Tuple[Dict[Candidate, float], Dict[Candidate, float]]:
+    """(lower-quartile seconds, largest difference from torch fp32) of each opened candidate, timed round by
+    round on the test card."""
     frame, plate = test_card()
-    timings = {candidate: [] for candidate in candidate_runtimes}
-    masks = {}
+    timings = {candidate: [] for candidate in opened}
+    masks, plates = {}, {}
     for round_number in range(rounds + 1):
-        for candidate, runtime in candidate_runtimes.items():
+        for candidate, runtime in opened.items():
             start = time.perf_counter()
-            masks[candidate] = segment(runtime, frame, plate)
+            masks[candidate] = segment_test_card(runtime, network_config, kind, frame, plate, plates)
             if round_number:
                 timings[candidate].append(time.perf_counter() - start)
     reference = masks.get(("torch", "fp32"))
@@ -127,33 +152,71 @@ def measure(candidate_runtimes: Dict[Candidate, object], segment: SegmentCall, r
     return {candidate: float(np.percentile(times, 25)) for candidate, times in timings.items()}, errors
 
 
-def choose_runtime(network: nn.Module, device: torch.device, runtime: str, precision: str, threads: int,
-                   segment: SegmentCall, fingerprint: Callable[[], str]):
-    """(runtime object, (runtime name, precision)) for this network: the only candidate, the cached choice, or
-    the measured fastest within tolerance. segment(runtime, frame, plate) -> full-size mask."""
-    options = candidates(device, runtime, precision)
-    if len(options) == 1:
-        name, chosen_precision = options[0]
-        return open_runtime(name, network, device, chosen_precision, threads), options[0]
+def fastest_within_tolerance(options: List[Candidate], seconds: Dict[Candidate, float],
+                             errors: Dict[Candidate, float]) -> Candidate:
+    """The quickest measured option whose mask agrees with PyTorch fp32; PyTorch fp32 when none does."""
+    eligible = [c for c in options if c in seconds and errors.get(c, float("inf")) <= TOLERANCE[c[1]]]
+    return min(eligible, key=seconds.get) if eligible else ("torch", "fp32")
+
+
+def measure_choice(network: nn.Module, device: torch.device, options: List[Candidate], threads: int) -> Candidate:
+    """Opens every option (and PyTorch fp32, the reference), measures them and returns the winner."""
     torch_fp32 = ("torch", "fp32")
-    measured = options if torch_fp32 in options else [torch_fp32, *options]
-    cache = ChoiceCache()
-    key = choice_key(fingerprint(), options, threads)
-    cached = cache.get(key)
-    if cached in options:
-        try:
-            return open_runtime(cached[0], network, device, cached[1], threads), cached
-        except Exception:  # e.g. a runtime uninstalled since: measure again
-            pass
     opened = {}
-    for candidate in measured:
+    for candidate in options if torch_fp32 in options else [torch_fp32, *options]:
         try:
             opened[candidate] = open_runtime(candidate[0], network, device, candidate[1], threads)
         except Exception:  # a runtime that cannot load this network here simply drops out
             if candidate == torch_fp32:
                 raise
-    seconds, errors = measure(opened, segment)
-    eligible = [c for c in options if c in opened and errors[c] <= TOLERANCE[c[1]]] or [torch_fp32]
-    best = min(eligible, key=lambda c: seconds.get(c, float("inf")))
-    cache.put(key, best)
-    return opened[best], best
+    seconds, errors = measure(opened, network.config, model_kind(network))
+    return fastest_within_tolerance(options, seconds, errors)
+
+
+def measure_choice_apart(network: nn.Module, device: torch.device, options: List[Candidate],
+                         threads: int) -> Candidate:
+    """measure_choice in a fresh Python process, so the runtimes that lose are never loaded into this one;
+    measured here when no child process can run."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root,
+                                                                            os.environ.get("PYTHONPATH")])))
+    with tempfile.TemporaryDirectory(prefix="backplate-measure-") as folder:
+        network_file = Path(folder) / "network.pt"
+        torch.save(checkpoint_payload(network), network_file)
+        request = {"network": str(network_file), "device": str(device), "options": options, "threads": threads}
+        try:
+            child = subprocess.run([sys.executable, "-c", CHILD_COMMAND], input=json.dumps(request),
+                                   capture_output=True, text=True, env=environment, timeout=CHILD_TIMEOUT_S)
+            choice = tuple(json.loads(child.stdout.strip().splitlines()[-1]))
+            if child.returncode == 0 and choice in [tuple(option) for option in options]:
+                return choice
+        except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+            pass
+    return measure_choice(network, device, options, threads)
+
+
+def _measure_for_parent() -> int:
+    """The child's side of measure_choice_apart: a JSON request on stdin, the choice as JSON on stdout."""
+    request = json.loads(sys.stdin.read())
+    # A process of its own: set up as the app's entry point set up the parent.
+    keep_freed_memory()
+    torch.set_num_threads(request["threads"])
+    network, _ = load_checkpoint(request["network"])
+    options = [tuple(option) for option in request["options"]]
+    print(json.dumps(measure_choice(network, torch.device(request["device"]), options, request["threads"])))
+    return 0
+
+
+def choose_runtime(network: nn.Module, device: torch.device, runtime: str, precision: str, threads: int):
+    """(runtime object, (runtime name, precision)) for this network: the only candidate, the cached choice, or
+    the measured fastest within tolerance (measured in a child process, then cached)."""
+    options = candidates(device, runtime, precision)
+    choice = options[0] if len(options) == 1 else None
+    if choice is None:
+        cache = ChoiceCache()
+        key = choice_key(model_fingerprint(network), options, threads)
+        choice = cache.get(key)
+        if choice not in options:
+            choice = measure_choice_apart(network, device, options, threads)
+            cache.put(key, choice)
+    return open_runtime(choice[0], network, device, choice[1], threads), choice

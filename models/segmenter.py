@@ -11,15 +11,13 @@ import time
 from pathlib import Path
 from typing import Dict, Optional, Union
 
-import cv2
 import numpy as np
 import torch
 import torch.nn as nn
 
 from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError, load_checkpoint, model_kind
-from models.graph_export import model_fingerprint
-from models.guided_filter import guided_upsample
-from models.preprocess import model_input_size, prepare_pixels
+from models.guided_filter import mask_at_frame_size
+from models.preprocess import prepare_pixels
 from models.runtime_choice import choose_runtime
 
 
@@ -34,38 +32,14 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def frame_mask(probability: np.ndarray, config, frame_bgr: np.ndarray) -> np.ndarray:
-    """The full-size mask from a graph's low-resolution probability: crop away the input's padding at that scale,
-    then upsample along the frame's own edges (guided filter)."""
-    height, width = frame_bgr.shape[:2]
-    resized_h, resized_w, padded_h, padded_w = model_input_size(
-        height, width, config.input_long_side, config.size_multiple)
-    keep_h = max(1, round(probability.shape[0] * resized_h / padded_h))
-    keep_w = max(1, round(probability.shape[1] * resized_w / padded_w))
-    probability = np.ascontiguousarray(probability[:keep_h, :keep_w])
-    return guided_upsample(probability, cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY))
-
-
 class _Engine:
     """One network on its runtime."""
 
     def __init__(self, network: nn.Module, device: torch.device, runtime: str, precision: str, threads: int):
         self.kind = model_kind(network)
         self.config = network.config
-        self.runtime, (self.runtime_name, self.precision) = choose_runtime(
-            network, device, runtime, precision, threads, self._measured_segment(), lambda: model_fingerprint(network))
-
-    def _measured_segment(self):
-        plates = {}  # per runtime, as the live app caches it
-
-        def segment(runtime, frame, plate):
-            if self.kind != "plate":
-                return frame_mask(runtime.predict(prepare_pixels(frame, self.config)), self.config, frame)
-            if runtime not in plates:
-                plates[runtime] = runtime.encode(prepare_pixels(plate, self.config), keep=True)
-            features = runtime.encode(prepare_pixels(frame, self.config))
-            return frame_mask(runtime.decode(features, plates[runtime]), self.config, frame)
-        return segment
+        self.runtime, (self.runtime_name, self.precision) = choose_runtime(network, device, runtime, precision,
+                                                                           threads)
 
     def describe(self) -> str:
         return f"{self.runtime_name} {self.precision}"
@@ -157,7 +131,7 @@ class Segmenter:
             probability = engine.runtime.predict(prepare_pixels(frame_bgr, engine.config))
         else:
             raise ValueError("this Segmenter holds only a plate model: pass plate_bgr, or load a single-frame model")
-        mask = frame_mask(probability, engine.config, frame_bgr)
+        mask = mask_at_frame_size(probability, engine.config, frame_bgr)
         self.last_latency_ms = (time.perf_counter() - start) * 1000.0
         return mask
 

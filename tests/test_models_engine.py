@@ -248,9 +248,10 @@ def load_checkpoint_copy(network):
 
 def test_runtime_choice_is_measured_once_then_cached(plate_checkpoint, monkeypatch, tmp_path):
     monkeypatch.setenv("BACKPLATE_CACHE_DIR", str(tmp_path / "cache"))
-    real_measure = runtime_choice.measure
+    real_measure = runtime_choice.measure_choice_apart
     measured = []
-    monkeypatch.setattr(runtime_choice, "measure", lambda *a, **k: measured.append(1) or real_measure(*a, **k))
+    monkeypatch.setattr(runtime_choice, "measure_choice_apart",
+                        lambda *a, **k: measured.append(1) or real_measure(*a, **k))
     first = Segmenter.load(plate_checkpoint, device="cpu")
     second = Segmenter.load(plate_checkpoint, device="cpu")
     assert len(measured) == (1 if INSTALLED_COMPILED else 0)
@@ -263,21 +264,26 @@ def test_runtime_choice_is_measured_once_then_cached(plate_checkpoint, monkeypat
         assert len(measured) == 2
 
 
-def test_a_faster_runtime_that_disagrees_with_pytorch_is_never_chosen(plate_checkpoint, monkeypatch, tmp_path):
-    monkeypatch.setenv("BACKPLATE_CACHE_DIR", str(tmp_path / "cache"))
+def test_a_faster_runtime_that_disagrees_with_pytorch_is_never_chosen(plate_checkpoint, monkeypatch):
     if not INSTALLED_COMPILED:
         pytest.skip("no compiled runtime installed")
     wrong = INSTALLED_COMPILED[0]
     real_measure = runtime_choice.measure
+    seen = {}
 
-    def measure_with_a_wrong_runtime(opened, segment, rounds=runtime_choice.ROUNDS):
-        seconds, errors = real_measure(opened, segment, rounds=1)
+    def measure_with_a_wrong_runtime(opened, config, kind, rounds=runtime_choice.ROUNDS):
+        seconds, errors = real_measure(opened, config, kind, rounds=1)
+        seen.update(errors)
         seconds = {candidate: (0.0 if candidate[0] == wrong else 1.0) for candidate in seconds}
         errors = {candidate: (0.5 if candidate[0] == wrong else error) for candidate, error in errors.items()}
         return seconds, errors
 
     monkeypatch.setattr(runtime_choice, "measure", measure_with_a_wrong_runtime)
-    assert Segmenter.load(plate_checkpoint, device="cpu").runtime != wrong
+    network, _ = load_checkpoint(plate_checkpoint)
+    options = runtime_choice.candidates(torch.device("cpu"))
+    choice = runtime_choice.measure_choice(network, torch.device("cpu"), options, threads=1)
+    assert choice[0] != wrong and choice in options
+    assert all(error <= runtime_choice.TOLERANCE["fp32"] for error in seen.values())  # the real ones all agree
 
 
 def test_unusable_runtime_requests_are_clear_errors(plate_checkpoint):

@@ -12,7 +12,7 @@ import resource, sys, cv2
 from process_settings import configure_process
 from models.segmenter import Segmenter
 configure_process(threads=2, keep_memory=sys.argv[1] != "default")
-engine = Segmenter.load("models/weights/single.pt", precision="fp32")
+engine = Segmenter.load("models/weights/single.pt", precision="fp32", runtime="torch")  # glibc-allocated
 frame = cv2.imread(sys.argv[2])
 for _ in range(3):
     engine.segment(frame)

@@ -117,3 +117,16 @@ def test_garment_from_a_photo_alone_uses_the_shipped_segmenter(shared, garment_c
     scores = [iou(segmenter.mask(read_image(p)),
                   garment_mask_from_labels(read_labels(tryon / "image-parse" / f"{p.stem}.png"))) for p in held_out]
     assert np.mean(scores) > 0.7  # pairs it never trained on
+
+
+def test_person_mask_net_method_cuts_the_person_out_of_a_held_out_webcam_frame(shared, tmp_path):
+    from fileio.capture_sets import read_mask
+    from metrics.image_metrics import silhouette
+    from metrics.mask_metrics import iou
+
+    frame = shared("data", "webcam_sets", "set4", "1.png")
+    assert extract(["person", str(frame), "--method", "mask-net", "--out", str(tmp_path), "--threads", "1"]) == 0
+    out, original = read_image(tmp_path / "1.png"), read_image(frame)
+    kept = np.any(out != 255, axis=2)
+    assert np.array_equal(out[kept], original[kept])
+    assert iou(silhouette(out), read_mask(shared("data", "webcam_sets", "set4", "1_mask.png"))) > 0.9

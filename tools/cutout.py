@@ -27,12 +27,14 @@ from tqdm import tqdm
 
 from app.frame_source import FALLBACK_VIDEO_FPS
 from app.views import FLAT_BGR, View, compose
+from commandline.arguments import positive_int
+from commandline.usage import ArgumentParser, UsageError, report_usage_error
 from fileio.atomic_files import atomic_path, atomic_write_bytes
 from fileio.capture_sets import IMAGE_SUFFIXES, read_image
 from models.checkpoint import DEFAULT_WEIGHTS, WEIGHTS_DIR, CheckpointError
 from models.segmenter import Segmenter
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SOME_FAILED = 0, 1
 GRAY_WEIGHTS = WEIGHTS_DIR / "single_gray.pt"
 FORMATS = ("mask", "rgba", "composite")
 DEFAULT_CAMERA_FRAMES = 100
@@ -50,10 +52,6 @@ EXAMPLES = """examples:
   python -m tools.cutout 0 --frames 50 --format rgba        # 50 webcam frames, cutouts/camera0_000000.png ...
 
 exit codes: 0 all written, 1 some inputs could not be read (each is named), 2 bad arguments."""
-
-
-class UsageError(Exception):
-    """A bad argument or input; str() is the one line shown to the user (exit code 2)."""
 
 
 @dataclass(frozen=True)
@@ -88,29 +86,14 @@ def parse_colour(text: str) -> Tuple[int, int, int]:
     try:
         red, green, blue = (int(part) for part in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a colour; use R,G,B (e.g. 0,180,80) or #RRGGBB") from None
+        raise UsageError(f"{text!r} is not a colour; use R,G,B (e.g. 0,180,80) or #RRGGBB") from None
     if not all(0 <= v <= 255 for v in (red, green, blue)):
-        raise argparse.ArgumentTypeError(f"{text!r}: each of R,G,B must be 0..255")
+        raise UsageError(f"{text!r}: each of R,G,B must be 0..255")
     return blue, green, red
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(EXIT_USAGE, f"error: {message} (see python -m tools.cutout --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
+    parser = ArgumentParser(
         prog="python -m tools.cutout", description=__doc__.split("\n\n", 1)[1].rstrip(), epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", help="an image, a folder of images, a video file, or a camera index (0, 1, ...)")
@@ -430,8 +413,7 @@ def main(argv=None) -> int:
     try:
         return run(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return report_usage_error(exc, "python -m tools.cutout")
     except OSError as exc:  # the output side: a full disk, a read-only folder, no video encoder
         print(f"error: cannot write the output: {exc}", file=sys.stderr)
         return EXIT_SOME_FAILED

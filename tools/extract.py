@@ -6,6 +6,7 @@
   garment IMAGE --mask MASK --out OUT  one photo and its garment mask (0/255 PNG, or a parse map: labels 5, 6, 7)
   garment IMAGE... --out OUT           photos alone: the garment segmenter finds the worn garment first
   person IMAGE... --out OUT            OUT/NAME.png, the photo with only the person kept, on white, same size
+                                       (--method mask-net: cut out by the single-frame mask network instead)
 
 Existing outputs are kept unless --force. An unreadable input is named and skipped; the exit code is then 1.
 """
@@ -149,12 +150,19 @@ def person(args) -> int:
     images = expand_inputs(args.images)
     if not images:
         raise UsageError("nothing to do: pass one or more IMAGE files or folders of images")
-    extractor = PersonExtractor(args.model, args.device)
     out = Path(args.out)
+    if args.method == "mask-net":
+        from models.checkpoint import DEFAULT_WEIGHTS
+        from models.gan.imaging import white_cutout
+        from models.segmenter import Segmenter
+        segmenter = Segmenter.load(args.model or DEFAULT_WEIGHTS["single"], device=args.device)
+        cut = lambda image: white_cutout(image, segmenter.segment(image) > 0.5)  # noqa: E731
+    else:
+        extractor = PersonExtractor(args.model, args.device)
+        cut = lambda image: extractor.extract(image, keep_pixels=not args.raw)  # noqa: E731
 
     def work(path: Path) -> bool:
-        return write_png(out / f"{path.stem}.png", extractor.extract(read_image(path), keep_pixels=not args.raw),
-                         args.force)
+        return write_png(out / f"{path.stem}.png", cut(read_image(path)), args.force)
 
     return run_batch(images, work, "extracting people")
 
@@ -182,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     two = commands.add_parser("person", parents=[common], help="photo -> only the person, on white")
     two.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="photos (or folders of them)")
+    two.add_argument("--method", choices=["pix2pix", "mask-net"], default="pix2pix",
+                     help="pix2pix: the image-to-image extractor (default); mask-net: the single-frame mask "
+                          "network's cut-out (with --model, a single-frame checkpoint)")
     two.add_argument("--raw", action="store_true",
                      help="write the generator's own output (upscaled) instead of the photo's pixels under it")
     two.set_defaults(run=person)
