@@ -32,6 +32,7 @@ import torch
 from tqdm import tqdm
 
 from benchmarks._table import format_number, print_table
+from commandline import ArgumentParser
 from fileio.atomic_files import atomic_write_bytes
 from fileio.capture_sets import list_sets, read_image, read_mask, split_portraits
 from metrics import image_metrics
@@ -74,9 +75,9 @@ def garment_figures(output: np.ndarray, product: np.ndarray, product_mask: np.nd
             "box_ssim": image_metrics.ssim(output, product, box=box)}
 
 
-def write_grid(path: Path, rows: List[List[np.ndarray]], labels: List[str]) -> None:
+def write_grid(path: Path, rows: List[List[np.ndarray]], labels: List[str], cell_height: int = 0) -> None:
     from models.gan.imaging import picture_grid
-    ok, encoded = cv2.imencode(".png", picture_grid(rows, labels))
+    ok, encoded = cv2.imencode(".png", picture_grid(rows, labels, cell_height))
     if not ok:
         raise ValueError(f"cannot encode the grid {path}")
     atomic_write_bytes(path, encoded.tobytes())
@@ -236,7 +237,7 @@ def person(args) -> int:
                          format_number(method.ms(), 1)])
     print_table(["data: method", "silhouette IoU", "L1 on person pixels", "ms/image"], rows)
     if args.grid:
-        write_grid(Path(args.grid), grid, ["photo", "mask net cut-out", "ours", "ours raw", "truth"])
+        write_grid(Path(args.grid), grid, ["photo", "mask net cut-out", "ours", "ours raw", "truth"], 240)
         print(f"grid: {args.grid}")
     ours = methods[1]
     print(f"iou={ours.mean('iou'):.3f} person_l1={ours.mean('person_l1'):.3f}")
@@ -244,7 +245,7 @@ def person(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.extractors", description=__doc__.split("\n\n")[0],
+    parser = ArgumentParser(prog="python -m benchmarks.extractors", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     commands = parser.add_subparsers(dest="task", required=True, metavar="TASK")
@@ -252,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--model", metavar="CKPT", help="our generator (default: the shipped weights)")
     common.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     common.add_argument("--grid", metavar="PNG", help="write a picture grid of the first held-out examples")
-    common.add_argument("--grid-rows", type=int, default=6)
+    common.add_argument("--grid-rows", type=int, default=4, help="examples in the grid (default 4)")
     one = commands.add_parser("garment", parents=[common], help="garment extractor on held-out try-on pairs")
     one.add_argument("--data", type=Path, required=True, help="try-on folder")
     one.add_argument("--held-out", type=float, default=0.1, help="the trainer's --val-fraction (default 0.1)")

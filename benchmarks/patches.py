@@ -361,7 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
                                      description=__doc__.split("\n\n", 1)[1].split("\n\nTimings")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated of {', '.join(SECTIONS)}")
-    parser.add_argument("--threads", type=positive_int, default=2, help="CPU threads (default 2)")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="CPU threads (default 1: on a host shared with other jobs, 2 threads of one process "
+                             "fight over the cores and run slower than 1)")
+    parser.add_argument("--jobs", type=positive_int, default=2,
+                        help="the video section's last row runs all videos over this many processes (default 2)")
     parser.add_argument("--pose-size", type=positive_int, default=513, help="PoseNet input long side (default 513)")
     parser.add_argument("--min-score", type=float, default=0.2, help="detection score cut (default 0.2, as tools)")
     parser.add_argument("--margin", type=float, default=0.1, help="square margin (default 0.1, as tools.patches)")

@@ -8,7 +8,7 @@ Four classes (VIEWS). Cues:
 - Full body: hips with knees or ankles confidently inside the patch.
 """
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -37,21 +37,22 @@ class ViewRules:
     face_score: float = 0.5
     lower_body_score: float = 0.3
     pair_score: float = 0.3
-    min_pair_width: float = 0.15  # of the torso length, below which a pair is seen side-on
+    min_pair_width: float = 0.15  # of the body scale (_body_scale), below which a pair is seen side-on
     order_weight: float = 0.5
 
 
 DEFAULT_RULES = ViewRules()
 
 
-def _torso_length(pose: Pose) -> float:
+def _body_scale(pose: Pose) -> float:
+    """A length to judge a left/right pair's width by: the torso, but at least a quarter of the confident
+    keypoints' extent (the torso is meaningless when the hips are not seen, in head-and-shoulder views)."""
     k = pose.keypoints
     shoulders = (k[_K["left_shoulder"]] + k[_K["right_shoulder"]]) / 2
     hips = (k[_K["left_hip"]] + k[_K["right_hip"]]) / 2
-    length = float(np.linalg.norm(shoulders - hips))
-    spread = float(np.ptp(k[pose.keypoint_scores >= 0.3], axis=0).max()) if (pose.keypoint_scores >= 0.3).sum() > 1 \
-        else 1.0
-    return max(length, 0.25 * spread, 1.0)
+    confident = k[pose.keypoint_scores >= 0.3]
+    extent = float(np.ptp(confident, axis=0).max()) if len(confident) > 1 else 0.0
+    return max(float(np.linalg.norm(shoulders - hips)), 0.25 * extent, 1.0)
 
 
 def front_evidence(pose: Pose, rules: ViewRules = DEFAULT_RULES) -> float:
@@ -60,13 +61,13 @@ def front_evidence(pose: Pose, rules: ViewRules = DEFAULT_RULES) -> float:
     s = pose.keypoint_scores
     face = float(np.sort(s[list(FACE)])[-2:].mean())
     evidence = face - rules.face_score
-    torso = _torso_length(pose)
+    scale = _body_scale(pose)
     votes = []
     for left, right in LEFT_RIGHT_PAIRS:
         if min(s[left], s[right]) < rules.pair_score:
             continue
         dx = float(pose.keypoints[left, 0] - pose.keypoints[right, 0])
-        if abs(dx) < rules.min_pair_width * torso:
+        if abs(dx) < rules.min_pair_width * scale:
             continue
         votes.append(1.0 if dx > 0 else -1.0)
     if votes:
@@ -134,6 +135,3 @@ class ViewClassifier:
         if pose is None:
             return ViewResult(UNKNOWN, None)
         return ViewResult(view_of_pose(pose, image_bgr.shape[1], image_bgr.shape[0], self.rules), pose)
-
-    def classify_many(self, images: Sequence[np.ndarray]) -> List[ViewResult]:
-        return [self.classify(image) for image in images]

@@ -10,7 +10,7 @@ from models.person_boxes import DEFAULT_MODE, MODES
 from tools.patches import DETECTORS, MANIFEST_COLUMNS, main
 
 CLIP_START, CLIP_FRAMES = 552, 30  # a woman standing at the table, seen from behind, at 10 fps: 3 seconds
-COMMON = ["--runtime", "torch", "--no-progress", "--threads", "2"]
+COMMON = ["--runtime", "torch", "--no-progress", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")

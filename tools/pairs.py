@@ -6,7 +6,7 @@ two normalised keypoint vectors, weighted by the share of keypoints seen in both
 the same pose, whatever the person's position and size in the image.
 
 Writes a CSV with columns a,b,view,similarity (the best B for each A at or above --min-similarity, best pairs
-first) and a contact sheet PNG of the top pairs (A | B, skeletons drawn). tools.prepare combine (the extractor
+first) and a contact sheet PNG of the top pairs (A | B, skeletons drawn; each B image once). tools.prepare combine (the extractor
 tools) turns the pairs into A|B training images.
 """
 import argparse
@@ -18,9 +18,10 @@ import cv2
 import numpy as np
 
 from fileio.atomic_files import atomic_write_bytes
-from tools.views import UsageError, csv_bytes, list_images, load_posenet
+from commandline import ArgumentParser, UsageError, positive_int, report_usage_error
+from tools.views import csv_bytes, list_images, load_posenet
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 EXAMPLES = """examples:
   python -m tools.pairs real_patches/ game_patches/ --out pairs.csv           # also writes pairs.png
@@ -67,6 +68,19 @@ def pair_sheet(pairs: Sequence[Tuple[Path, Path, str, float]], results_a: dict, 
     return grid(cells, min(columns, len(cells)), gap=8)
 
 
+def sheet_pairs(pairs: Sequence[Tuple[Path, Path, str, float]], count: int) -> List[Tuple[Path, Path, str, float]]:
+    """The best pairs for the contact sheet, each B image once: a few B images tend to be every A's best match
+    (a common standing pose), and showing them once leaves room for other poses."""
+    shown, chosen = set(), []
+    for pair in pairs:
+        if pair[1] not in shown:
+            shown.add(pair[1])
+            chosen.append(pair)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
 def run(args) -> int:
     from models.pose_similarity import best_matches, pose_vectors
     from models.view_classes import UNKNOWN, ViewClassifier
@@ -98,43 +112,28 @@ def run(args) -> int:
     print(f"{len(pairs)} pair(s) of {len(paths_a)} A image(s) at similarity >= {args.min_similarity} -> {args.out}",
           file=sys.stderr)
     if pairs:
-        image = pair_sheet(pairs[:args.top], dict(zip(paths_a, results_a)), dict(zip(paths_b, results_b)))
+        image = pair_sheet(sheet_pairs(pairs, args.top), dict(zip(paths_a, results_a)), dict(zip(paths_b, results_b)))
         ok, encoded = cv2.imencode(".png", image)
         atomic_write_bytes(sheet, encoded.tobytes())
-        print(f"contact sheet of the top {min(args.top, len(pairs))} -> {sheet}", file=sys.stderr)
+        print(f"contact sheet of the best pairs, each B image once -> {sheet}", file=sys.stderr)
     failures = failures_a + failures_b
     for failure in failures:
         print(f"skipped: {failure}", file=sys.stderr)
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(EXIT_USAGE, f"error: {message} (see python -m tools.pairs --help)\n")
-
-
 def _similarity(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise UsageError(f"{text!r} is not a number") from None
     if not -1.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} must lie between -1 and 1")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+        raise UsageError(f"{text!r}: give a similarity from -1 to 1, e.g. 0.9")
     return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m tools.pairs", description=__doc__.split("\n\n", 1)[1].rstrip(),
+    parser = ArgumentParser(prog="python -m tools.pairs", description=__doc__.split("\n\n", 1)[1].rstrip(),
                            epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dir_a", type=Path, metavar="DIR_A", help="folder of person images, side A")
     parser.add_argument("dir_b", type=Path, metavar="DIR_B", help="folder of person images, side B")
@@ -143,11 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-similarity", type=_similarity, default=0.8,
                         help="keep a pair from this similarity on, -1..1 (default 0.8)")
     parser.add_argument("--sheet", type=Path, metavar="PNG", help="contact sheet (default: --out with .png)")
-    parser.add_argument("--top", type=_positive_int, default=16, help="pairs on the contact sheet (default 16)")
+    parser.add_argument("--top", type=positive_int, default=16,
+                        help="pairs on the contact sheet, the best ones, each B image once (default 16)")
     parser.add_argument("--posenet-weights", metavar="PATH",
                         help="PoseNet .pth (default: the shipped or cached one, see python -m models.posenet)")
     parser.add_argument("--force", action="store_true", help="replace an existing --out or sheet")
-    parser.add_argument("--threads", type=_positive_int, default=None, help="CPU threads (default: PyTorch's)")
+    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: PyTorch's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -160,8 +160,7 @@ def main(argv=None) -> int:
     try:
         return run(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return report_usage_error(exc, "python -m tools.pairs")
     except KeyboardInterrupt:
         print("stopped: nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -32,10 +32,12 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tupl
 import cv2
 import numpy as np
 
+from commandline import (ArgumentParser, UsageError, non_negative_float, positive_int, report_usage_error,
+                         writable_folder)
 from fileio.atomic_files import atomic_write_bytes
 from fileio.capture_sets import IMAGE_SUFFIXES, MASK_PATTERN
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 MANIFEST_NAME = "manifest.csv"
 PROGRESS_NAME = "checkpoints.csv"
 LOCK_NAME = ".lock"
@@ -53,10 +55,6 @@ EXAMPLES = """examples:
 
 exit codes: 0 done, 1 some inputs could not be read (each is named and skipped), 2 bad arguments, 130 stopped
 (run the same command again to resume)."""
-
-
-class UsageError(Exception):
-    """A bad argument or output folder; str() is the one line shown to the user (exit code 2)."""
 
 
 # ---- durable CSV logs ---------------------------------------------------------------------------------------------
@@ -540,29 +538,11 @@ def run_in_workers(run: Run, sources: Sequence[Source], engine: EngineSettings, 
 
 
 # ---- command line ------------------------------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+def _score(text: str) -> float:
+    value = non_negative_float(text)
+    if value > 1.0:
+        raise UsageError(f"{text!r}: give a score from 0 to 1, e.g. 0.2")
     return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} must lie between 0 and 1")
-    return value
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(EXIT_USAGE, f"error: {message} (see python -m tools.patches --help)\n")
 
 
 # models.person_boxes.MODES (default first) and Mask R-CNN, named here so that --help needs no torch import.
@@ -570,16 +550,16 @@ DETECTORS = ("segmenter+posenet", "posenet+segmenter", "posenet", "segmenter", "
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m tools.patches", description=__doc__.split("\n\n", 1)[1].rstrip(),
+    parser = ArgumentParser(prog="python -m tools.patches", description=__doc__.split("\n\n", 1)[1].rstrip(),
                            epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", type=Path, metavar="VIDEO_OR_FOLDER",
                         help="video files, folders of images (each image a checkpoint), or folders of videos")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created; resumed when it exists)")
-    parser.add_argument("--every", type=_positive_int, default=24,
+    parser.add_argument("--every", type=positive_int, default=24,
                         help="frames from one checkpoint to the next (default 24, about a second)")
-    parser.add_argument("--min-score", type=_fraction, default=0.2,
+    parser.add_argument("--min-score", type=_score, default=0.2,
                         help="a person counts from this detection score on, 0..1 (default 0.2)")
-    parser.add_argument("--size", type=_positive_int, default=256, help="patch side in pixels (default 256)")
+    parser.add_argument("--size", type=positive_int, default=256, help="patch side in pixels (default 256)")
     parser.add_argument("--margin", type=float, default=0.1,
                         help="room around the person's box, as a fraction of its long side on each side "
                              "(default 0.1)")
@@ -594,15 +574,15 @@ def build_parser() -> argparse.ArgumentParser:
                                 "--detector maskrcnn; never downloaded")
     detection.add_argument("--posenet-weights", metavar="PATH",
                            help="PoseNet .pth (default: the shipped or cached one, see python -m models.posenet)")
-    detection.add_argument("--pose-size", type=_positive_int, default=513,
+    detection.add_argument("--pose-size", type=positive_int, default=513,
                            help="PoseNet's input long side in pixels; larger finds smaller people (default 513)")
     detection.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                            help="auto picks CUDA when PyTorch sees a GPU (default auto)")
     detection.add_argument("--runtime", choices=("auto", "torch", "openvino", "onnxruntime"), default="auto",
                            help="the segmenter's runtime; auto measures once per machine which is fastest "
                                 "(default auto)")
-    parser.add_argument("--jobs", type=_positive_int, default=1, help="processes, one video each (default 1)")
-    parser.add_argument("--threads", type=_positive_int, default=None,
+    parser.add_argument("--jobs", type=positive_int, default=1, help="processes, one video each (default 1)")
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="CPU threads per process (default: PyTorch's choice with --jobs 1, else 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -616,8 +596,7 @@ def run(args) -> int:
         raise UsageError("--weights is for --detector maskrcnn; PoseNet's file goes to --posenet-weights")
     if not 0.0 <= args.margin <= 2.0:
         raise UsageError(f"--margin {args.margin} must lie between 0 and 2")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} is a file; give a folder")
+    writable_folder(args.out, "--out")
     sources, problems = list_sources(args.inputs)
     for problem in problems:
         print(f"skipped: {problem}", file=sys.stderr)
@@ -658,8 +637,7 @@ def main(argv=None) -> int:
     try:
         return run(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return report_usage_error(exc, "python -m tools.patches")
     except KeyboardInterrupt:
         print("stopped: finished checkpoints are kept; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

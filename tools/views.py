@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 import cv2
+import numpy as np
 
+from commandline import ArgumentParser, UsageError, positive_int, report_usage_error
 from fileio.atomic_files import atomic_path, atomic_write_bytes
 from fileio.capture_sets import IMAGE_SUFFIXES
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 EXAMPLES = """examples:
   python -m tools.views patches/ --out views.csv
@@ -30,10 +32,6 @@ exit codes: 0 done, 1 some images could not be read (each is named and skipped),
 
 
 SORT_BESIDE = Path("\0beside")  # --sort without a folder: DIR_by_view next to DIR
-
-
-class UsageError(Exception):
-    """str() is the one line shown to the user (exit code 2)."""
 
 
 def list_images(folder: Path, exclude: Optional[Path] = None) -> List[Path]:
@@ -78,11 +76,9 @@ def sorted_name(image: Path, folder: Path) -> str:
     return "__".join(image.relative_to(folder).parts)
 
 
-def view_sheet(entries, per_view: int, tile: int = 160) -> "np.ndarray":
+def view_sheet(entries, per_view: int, tile: int = 160) -> np.ndarray:
     """One row per view: per_view of its images, spread evenly through the folder's order, with skeletons.
     entries: (path, ViewResult) for every image."""
-    import numpy as np
-
     from models.view_classes import UNKNOWN, VIEWS
     from tools.contact_sheets import captioned, draw_pose, grid, heading
 
@@ -157,23 +153,8 @@ def run(args) -> int:
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(EXIT_USAGE, f"error: {message} (see python -m tools.views --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m tools.views", description=__doc__.split("\n\n", 1)[1].rstrip(),
+    parser = ArgumentParser(prog="python -m tools.views", description=__doc__.split("\n\n", 1)[1].rstrip(),
                            epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, metavar="DIR", help="a folder of person images (searched recursively)")
     parser.add_argument("--out", type=Path, default=Path("views.csv"), help="CSV path,view (default views.csv)")
@@ -182,11 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "the originals stay where they are)")
     parser.add_argument("--sheet", type=Path, metavar="PNG",
                         help="also draw a contact sheet: a row of images of each view, spread through the folder")
-    parser.add_argument("--per-view", type=_positive_int, default=8, help="images per view on the sheet (default 8)")
+    parser.add_argument("--per-view", type=positive_int, default=8, help="images per view on the sheet (default 8)")
     parser.add_argument("--posenet-weights", metavar="PATH",
                         help="PoseNet .pth (default: the shipped or cached one, see python -m models.posenet)")
     parser.add_argument("--force", action="store_true", help="replace an existing --out/--sheet, add to --sort")
-    parser.add_argument("--threads", type=_positive_int, default=None, help="CPU threads (default: PyTorch's)")
+    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: PyTorch's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -199,8 +180,7 @@ def main(argv=None) -> int:
     try:
         return run(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return report_usage_error(exc, "python -m tools.views")
     except KeyboardInterrupt:
         print("stopped: no CSV was written (images already copied by --sort stay)", file=sys.stderr)
         return EXIT_INTERRUPTED

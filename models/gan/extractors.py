@@ -84,7 +84,9 @@ class GarmentSegmenter:
 
     def __init__(self, path: Optional[PathLike] = None, device: str = "auto"):
         from models.segmenter import Segmenter
-        self.segmenter = Segmenter.load(resolve_weights(path, "garment_segmenter"), device=device, precision="fp32")
+        # PyTorch fp32, like the extractor it feeds: no per-machine runtime measurement before the first photo.
+        self.segmenter = Segmenter.load(resolve_weights(path, "garment_segmenter"), device=device, precision="fp32",
+                                        runtime="torch")
 
     def mask(self, person_bgr: np.ndarray, threshold: float = 0.5) -> np.ndarray:
         return self.segmenter.segment(person_bgr) > threshold

@@ -100,10 +100,13 @@ def letterbox(image: np.ndarray, size_hw, fill=None):
     return (padded.astype(bool) if nearest else padded), (resized_h, resized_w)
 
 
-def picture_grid(rows, labels) -> np.ndarray:
-    """One row per example, its pictures side by side at the first picture's size, column labels on a white band."""
+def picture_grid(rows, labels, cell_height: int = 0) -> np.ndarray:
+    """One row per example, its pictures side by side at the first picture's size (or scaled to cell_height),
+    column labels on a white band."""
     import cv2
     height, width = rows[0][0].shape[:2]
+    if cell_height:
+        height, width = cell_height, max(1, round(width * cell_height / height))
     band = np.full((22, width * len(labels), 3), 255, np.uint8)
     for column, label in enumerate(labels):
         cv2.putText(band, label, (column * width + 4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,

@@ -12,13 +12,12 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
-import torch
 from tqdm import tqdm
 
-from fileio.atomic_files import atomic_path
+from fileio.cache import cache_dir
+from models.checkpoint import atomic_torch_save
 
 from .convert import ConversionError, convert_folder
-from fileio.cache import cache_dir
 
 BASE_URL = "https://storage.googleapis.com/tfjs-models/weights/posenet/"
 MULTIPLIERS = ("050", "075", "100", "101")
@@ -47,18 +46,12 @@ def download_checkpoint(url: str, folder: Path) -> None:
         _download(url + filename, folder / filename)
 
 
-def save_state_dict_atomically(state, path: Path) -> None:
-    """Writes next to the target then renames, so a reader never sees half a file."""
-    with atomic_path(path) as temp:
-        torch.save(state, temp)
-
-
 def fetch(multiplier: str = "050", out: Optional[Path] = None) -> Path:
     out = Path(out) if out else default_output(multiplier)
     with tempfile.TemporaryDirectory(prefix="posenet-tfjs-") as folder:
         download_checkpoint(checkpoint_url(multiplier), Path(folder))
         state = convert_folder(folder)
-    save_state_dict_atomically(state, out)
+    atomic_torch_save(state, out)
     return out
 
 
