@@ -4,10 +4,12 @@ All three follow the designs of Isola et al. 2017 (pix2pix) and Zhu et al. 2017 
 that they fit a CPU. Generators end in tanh (images in [-1, 1]); the discriminator returns one logit per patch.
 Weights start from N(0, 0.02), norm scales from N(1, 0.02).
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+
+from models.layers import StoredConfig
 
 NORMS = ("instance", "batch")
 
@@ -33,10 +35,6 @@ def init_normal(module: nn.Module, std: float = 0.02) -> None:
             nn.init.zeros_(layer.bias)
 
 
-def _config_dict(config) -> dict:
-    return {key: (list(value) if isinstance(value, tuple) else value) for key, value in asdict(config).items()}
-
-
 # ---- U-Net generator --------------------------------------------------------------------------------------------
 @dataclass
 class UnetGeneratorConfig:
@@ -54,7 +52,7 @@ class UnetGeneratorConfig:
         return 2 ** self.depth
 
 
-class UnetGenerator(nn.Module):
+class UnetGenerator(StoredConfig, nn.Module):
     """Encoder of stride-2 4x4 convs, decoder of stride-2 4x4 transposed convs, skips between mirrored levels.
 
     Each stride-2 layer halves or doubles a side exactly, so any side that is a multiple of 2**depth works.
@@ -95,9 +93,6 @@ class UnetGenerator(nn.Module):
                     layers.append(nn.Dropout(config.dropout))
             self.up.append(nn.Sequential(*layers))
         init_normal(self)
-
-    def config_dict(self) -> dict:
-        return _config_dict(self.config)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         multiple = self.config.size_multiple
@@ -145,7 +140,7 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
-class ResnetGenerator(nn.Module):
+class ResnetGenerator(StoredConfig, nn.Module):
     """7x7 stem, stride-2 downsamplings, residual blocks, mirrored transposed-conv upsamplings, 7x7 tanh head."""
     ARCH = "resnet_generator"
 
@@ -170,9 +165,6 @@ class ResnetGenerator(nn.Module):
         self.body = nn.Sequential(*layers)
         init_normal(self)
 
-    def config_dict(self) -> dict:
-        return _config_dict(self.config)
-
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         multiple = self.config.size_multiple
         if image.shape[-2] % multiple or image.shape[-1] % multiple:
@@ -190,7 +182,7 @@ class PatchDiscriminatorConfig:
     norm: str = "batch"
 
 
-class PatchDiscriminator(nn.Module):
+class PatchDiscriminator(StoredConfig, nn.Module):
     """Fully convolutional critic: one real/fake logit per overlapping patch (70x70 pixels with 3 strided layers)."""
     ARCH = "patch_discriminator"
 
@@ -210,9 +202,6 @@ class PatchDiscriminator(nn.Module):
         layers.append(nn.Conv2d(width, 1, 4, 1, 1))
         self.body = nn.Sequential(*layers)
         init_normal(self)
-
-    def config_dict(self) -> dict:
-        return _config_dict(self.config)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.body(image)
