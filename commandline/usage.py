@@ -24,3 +24,15 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(USAGE_EXIT_CODE, f"{self.prog}: error: {message} (options: {self.prog} --help)\n")
+
+
+def run_command(run, args, prog: str, when_interrupted: str) -> int:
+    """Runs a tool's run(args): a UsageError becomes one line and exit 2, Ctrl+C a line saying what was kept
+    and exit 130 (the shell's code for an interrupt)."""
+    try:
+        return run(args)
+    except UsageError as exc:
+        return report_usage_error(exc, prog)
+    except KeyboardInterrupt:
+        print(f"stopped: {when_interrupted}", file=sys.stderr)
+        return 130

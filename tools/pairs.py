@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 
 from fileio.atomic_files import atomic_write_bytes
-from commandline import ArgumentParser, UsageError, positive_int, report_usage_error
+from commandline import ArgumentParser, UsageError, positive_int, run_command
 from tools.views import csv_bytes, list_images, load_posenet
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_SOME_FAILED = 0, 1
 
 EXAMPLES = """examples:
   python -m tools.pairs real_patches/ game_patches/ --out pairs.csv           # also writes pairs.png
@@ -157,13 +157,7 @@ def main(argv=None) -> int:
     from process_settings import configure_process
 
     configure_process(threads=args.threads, quiet_opencv=True)
-    try:
-        return run(args)
-    except UsageError as exc:
-        return report_usage_error(exc, "python -m tools.pairs")
-    except KeyboardInterrupt:
-        print("stopped: nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return run_command(run, args, "python -m tools.pairs", "nothing was written")
 
 
 if __name__ == "__main__":

@@ -32,12 +32,12 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tupl
 import cv2
 import numpy as np
 
-from commandline import (ArgumentParser, UsageError, non_negative_float, positive_int, report_usage_error,
+from commandline import (ArgumentParser, UsageError, non_negative_float, positive_int, run_command,
                          writable_folder)
 from fileio.atomic_files import atomic_write_bytes
 from fileio.capture_sets import IMAGE_SUFFIXES, MASK_PATTERN
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_SOME_FAILED = 0, 1
 MANIFEST_NAME = "manifest.csv"
 PROGRESS_NAME = "checkpoints.csv"
 LOCK_NAME = ".lock"
@@ -634,13 +634,8 @@ def main(argv=None) -> int:
     from process_settings import configure_process
 
     configure_process(threads=args.threads or (1 if args.jobs > 1 else None), quiet_opencv=True)
-    try:
-        return run(args)
-    except UsageError as exc:
-        return report_usage_error(exc, "python -m tools.patches")
-    except KeyboardInterrupt:
-        print("stopped: finished checkpoints are kept; run the same command again to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return run_command(run, args, "python -m tools.patches",
+                       "finished checkpoints are kept; run the same command again to resume")
 
 
 if __name__ == "__main__":

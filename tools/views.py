@@ -17,11 +17,11 @@ from typing import List, Optional, Sequence
 import cv2
 import numpy as np
 
-from commandline import ArgumentParser, UsageError, positive_int, report_usage_error
+from commandline import ArgumentParser, UsageError, positive_int, run_command
 from fileio.atomic_files import atomic_path, atomic_write_bytes
 from fileio.capture_sets import IMAGE_SUFFIXES
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_SOME_FAILED = 0, 1
 
 EXAMPLES = """examples:
   python -m tools.views patches/ --out views.csv
@@ -177,13 +177,7 @@ def main(argv=None) -> int:
     from process_settings import configure_process
 
     configure_process(threads=args.threads, quiet_opencv=True)
-    try:
-        return run(args)
-    except UsageError as exc:
-        return report_usage_error(exc, "python -m tools.views")
-    except KeyboardInterrupt:
-        print("stopped: no CSV was written (images already copied by --sort stay)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return run_command(run, args, "python -m tools.views", "no CSV was written (images already copied by --sort stay)")
 
 
 if __name__ == "__main__":
