@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+from tests.video_files import read_video
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -89,19 +90,6 @@ def test_palm_none_imports_nothing_palm_related(shared, tmp_path):
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
-
-
-def read_video(path, limit=None):
-    capture = cv2.VideoCapture(str(path))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while limit is None or len(frames) < limit:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames, fps
 
 
 def test_headless_record_writes_a_playable_file_and_never_overwrites(shared, tmp_path):

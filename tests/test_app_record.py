@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from app.recorder import FrameResampler, RecordingError, VideoRecorder, claim_free_path, recording_path
+from tests.video_files import read_video
 
 REPO = Path(__file__).resolve().parent.parent
 VIDEO = ("data", "videos", "one_by_one_person_detection.mp4")
@@ -31,19 +32,6 @@ def people_frames(shared):
     return frames
 
 
-def read_all(path):
-    capture = cv2.VideoCapture(str(path))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames, fps
-
-
 def best_match(frame, sources):
     return int(np.argmax([cv2.PSNR(frame, source) for source in sources]))
 
@@ -59,7 +47,7 @@ def test_frames_arrive_in_order_at_the_right_size_and_rate(tmp_path, people_fram
             recorder.add(frame, seen_at + 0.004)
     path = recorder.close()
     assert path == tmp_path / "clip.avi" and recorder.error is None
-    written, fps = read_all(path)
+    written, fps = read_video(path)
     assert fps == pytest.approx(10.0)
     assert len(written) == len(people_frames)
     assert all(frame.shape == (432, 768, 3) for frame in written)
@@ -73,7 +61,7 @@ def test_a_pause_is_filled_so_the_recording_keeps_real_time(tmp_path, people_fra
     recorder.add(people_frames[1], 0.1)
     recorder.add(people_frames[2], 0.6)  # the source stalled for half a second
     recorder.add(people_frames[3], 0.7)
-    written, _ = read_all(recorder.close())
+    written, _ = read_video(recorder.close())
     assert [best_match(frame, people_frames[:4]) for frame in written] == [0, 1, 1, 1, 1, 1, 2, 3]
 
 
@@ -82,7 +70,7 @@ def test_frames_of_another_size_are_scaled_to_the_first(tmp_path, people_frames)
     recorder.add(people_frames[0], 0.0)
     recorder.add(cv2.resize(people_frames[1], (384, 216)), 0.2)
     recorder.add(people_frames[2], 0.4)
-    written, _ = read_all(recorder.close())
+    written, _ = read_video(recorder.close())
     assert [frame.shape for frame in written] == [(432, 768, 3)] * 3
 
 
@@ -132,7 +120,7 @@ def test_an_existing_file_gets_a_numbered_sibling_and_is_never_touched(tmp_path,
         paths.append(recorder.close())
     assert [p.name for p in paths] == ["clip-1.avi", "clip-2.avi"]
     assert users.read_bytes() == b"the user's own file"
-    assert all(len(read_all(p)[0]) == 1 for p in paths)
+    assert all(len(read_video(p)[0]) == 1 for p in paths)
     assert claim_free_path(tmp_path / "clip.avi").name == "clip-3.avi"
 
 
@@ -185,7 +173,7 @@ def test_a_recording_killed_with_sigkill_stays_playable(tmp_path, people_frames)
             child.kill()
     assert child.returncode == -signal.SIGKILL
     assert path == tmp_path / "killed.avi" and written_at_kill >= 30
-    readable, fps = read_all(path)
+    readable, fps = read_video(path)
     assert fps == pytest.approx(10.0)
     # Everything but the last second or so survives, in order.
     print(f"written before the kill: {written_at_kill}, readable after it: {len(readable)}")
