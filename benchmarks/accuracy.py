@@ -349,7 +349,8 @@ class OurModel:
 
     def __init__(self, segmenter, threshold: float = DEFAULT_THRESHOLD):
         self.segmenter = segmenter
-        self.name = "ours (plate)" if segmenter.has_plate_model else "ours (single)"
+        self.uses_plate = segmenter.has_plate_model
+        self.name = "ours (plate)" if self.uses_plate else "ours (single)"
         self.threshold = threshold
         self.last_latency_ms = 0.0
 
@@ -533,7 +534,8 @@ def print_report(groups: Sequence[Group], methods: Sequence, scores: Dict[str, D
         print_table([unit, "empty"] + names, rows,
                     title="False-positive pixel rate on people-free frames (webcam negatives of plates and "
                           "pictures; lower is better)")
-    rows = [[m.name, "yes" if m.needs_plate else "no", format_number(scores[m.name]["all"].mean_iou),
+    rows = [[m.name, "yes" if getattr(m, "uses_plate", m.needs_plate) else "no",
+             format_number(scores[m.name]["all"].mean_iou),
              format_number(scores[m.name]["all"].fp_rate, 4), format_number(scores[m.name]["all"].ms_per_frame, 1)]
             for m in methods]
     person = sum(g.person_frames for g in groups)
