@@ -1,8 +1,9 @@
 """What every inference runtime executes: the networks wrapped as graphs with a uint8 image in and the mask
 probability out.
 
-- "encoder" (plate model): pixels -> four feature maps; run on each frame and, once, on the plate.
-- "decoder" (plate model): (frame features, plate features) -> probability at half the input resolution.
+- "encoder" (plate model): pixels -> the feature maps the decoder reads (config.decoded_levels of them); run on each
+  frame and, once, on the plate.
+- "decoder" (plate model): (frame features, plate features) -> probability at 1/config.output_stride of the input.
 - "single" (single-frame model): pixels -> probability at the input resolution.
 
 pixels are N x H x W x C uint8, as models.preprocess.prepare_pixels makes them (BGR, or gray). The BGR-to-RGB
@@ -20,8 +21,6 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from models.checkpoint import model_kind
 from models.preprocess import PIXEL_MEAN, PIXEL_STD
-
-FEATURE_LEVELS = 4  # the plate network's encoder scales
 
 
 class PixelInput(nn.Module):
@@ -55,7 +54,8 @@ class PlateDecoderGraph(nn.Module):
         self.network = network
 
     def forward(self, *features):
-        frame, plate = list(features[:FEATURE_LEVELS]), list(features[FEATURE_LEVELS:])
+        levels = len(features) // 2
+        frame, plate = list(features[:levels]), list(features[levels:])
         return torch.sigmoid(self.network.decode(frame, plate))
 
 
@@ -100,9 +100,10 @@ def build_graphs(network: nn.Module) -> Dict[str, nn.Module]:
     return {name: graph.eval() for name, graph in graphs.items()}
 
 
-def graph_io_names(name: str) -> Tuple[list, list]:
-    """(input names, output names) of a graph, as its ONNX export and the runtimes call them."""
-    features = [f"features{level}" for level in range(FEATURE_LEVELS)]
+def graph_io_names(name: str, network: nn.Module) -> Tuple[list, list]:
+    """(input names, output names) of one of the network's graphs, as its ONNX export and the runtimes call them."""
+    levels = network.config.decoded_levels if model_kind(network) == "plate" else 0
+    features = [f"features{level}" for level in range(levels)]
     if name == "encoder":
         return ["pixels"], features
     if name == "decoder":

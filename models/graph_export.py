@@ -16,7 +16,7 @@ from fileio.cache import cache_dir
 from models.engine_graphs import build_graphs, graph_io_names
 
 # Bump when the graphs' definition changes, so stale exports are never reused.
-GRAPH_FORMAT = 4
+GRAPH_FORMAT = 5
 ONNX_OPSET = 17
 EXAMPLE_SIZE = (480, 640)  # any frame size works: height and width are dynamic in the files
 
@@ -62,7 +62,7 @@ def export_graphs(network: nn.Module, folder: Path = None) -> Dict[str, Path]:
     examples = _example_inputs(graphs, config.in_channels, config.input_long_side, config.size_multiple)
     folder.mkdir(parents=True, exist_ok=True)
     for name in missing:
-        input_names, output_names = graph_io_names(name)
+        input_names, output_names = graph_io_names(name, network)
         with atomic_path(paths[name]) as temp, torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
             torch.onnx.export(graphs[name], examples[name], temp, input_names=input_names, output_names=output_names,

@@ -3,7 +3,7 @@
 A light encoder runs on the frame and on the plate with shared weights. At each scale the two feature maps are
 fused with their absolute difference, so the network compares learned features rather than raw pixels; that is what
 keeps it steady under exposure and white-balance drift. A small decoder brings the fused features back up to half
-the input resolution. The plate's features are computed once (`encode`) and reused for every frame.
+(or a quarter of) the input resolution. The plate's features are computed once (`encode`) and reused for every frame.
 """
 from dataclasses import dataclass
 from typing import List, Sequence
@@ -21,6 +21,16 @@ class PlateNetConfig:
     decoder_channels: int = 24
     input_long_side: int = 320  # the frame's long side is resized to this before inference
     in_channels: int = 3
+    output_stride: int = 2  # the mask comes out at 1/output_stride of the input (2 or 4); the guided filter does the rest
+
+    @property
+    def first_decoded_level(self) -> int:
+        return {2: 0, 4: 1}[self.output_stride]
+
+    @property
+    def decoded_levels(self) -> int:
+        """How many feature maps `encode` returns (the scales the decoder reads)."""
+        return len(self.channels) - self.first_decoded_level
 
     @property
     def size_multiple(self) -> int:
@@ -57,24 +67,32 @@ class PlateNet(StoredConfig, nn.Module):
         channels = list(self.config.channels)
         width = self.config.decoder_channels
         self.encoder = PlateEncoder(self.config)
-        # Fuse (frame, plate, |frame - plate|) at every scale into decoder width.
-        self.fuse = nn.ModuleList(conv_bn_relu(3 * c, width, kernel_size=1) for c in channels)
-        self.refine = nn.ModuleList(conv_bn_relu(width, width) for _ in channels[:-1])
+        if self.config.output_stride not in (2, 4):
+            raise ValueError(f"output_stride must be 2 or 4, not {self.config.output_stride}")
+        first = self.config.first_decoded_level
+        # Fuse (frame, plate, |frame - plate|) at every decoded scale into decoder width. Levels above the output
+        # scale hold Identity, so weights keep their names whatever the output stride.
+        self.fuse = nn.ModuleList(conv_bn_relu(3 * c, width, kernel_size=1) if level >= first else nn.Identity()
+                                  for level, c in enumerate(channels))
+        self.refine = nn.ModuleList(conv_bn_relu(width, width) if level >= first else nn.Identity()
+                                    for level in range(len(channels) - 1))
         self.bottleneck = conv_bn_relu(width, width)
         self.head = nn.Conv2d(width, 1, 1)
 
     def encode(self, image: torch.Tensor) -> List[torch.Tensor]:
-        """Multi-scale features of one normalised image; call once for the plate and cache."""
-        return self.encoder(image)
+        """The multi-scale features the decoder reads, of one normalised image; call once for the plate and cache."""
+        return self.encoder(image)[self.config.first_decoded_level:]
 
     def decode(self, frame_features: List[torch.Tensor], plate_features: List[torch.Tensor]) -> torch.Tensor:
-        """Mask logits at half the input resolution."""
-        fused = [
-            fuse(torch.cat([f, p, (f - p).abs()], dim=1))
-            for fuse, f, p in zip(self.fuse, frame_features, plate_features)
-        ]
-        x = self.bottleneck(fused[-1])
-        for level in range(len(fused) - 2, -1, -1):
+        """Mask logits at 1/output_stride of the input resolution."""
+        first = self.config.first_decoded_level
+        fused = {
+            level: self.fuse[level](torch.cat([f, p, (f - p).abs()], dim=1))
+            for level, f, p in zip(range(first, len(self.fuse)), frame_features, plate_features)
+        }
+        last = len(self.fuse) - 1
+        x = self.bottleneck(fused[last])
+        for level in range(last - 1, first - 1, -1):
             skip = fused[level]
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = self.refine[level](x + skip)

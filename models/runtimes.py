@@ -145,13 +145,14 @@ class OnnxRuntimeRuntime:
         options.log_severity_level = 3
         self._sessions = {name: ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
                           for name, path in export_graphs(network).items()}
+        self._decoder_inputs = graph_io_names("decoder", network)[0] if "decoder" in self._sessions else []
 
     def encode(self, pixels: np.ndarray, keep: bool = False):
         return self._sessions["encoder"].run(None, {"pixels": pixels[None]})
 
     def decode(self, frame_features, plate_features) -> np.ndarray:
-        names, _ = graph_io_names("decoder")
-        return self._sessions["decoder"].run(None, dict(zip(names, [*frame_features, *plate_features])))[0][0, 0]
+        inputs = dict(zip(self._decoder_inputs, [*frame_features, *plate_features]))
+        return self._sessions["decoder"].run(None, inputs)[0][0, 0]
 
     def predict(self, pixels: np.ndarray) -> np.ndarray:
         return self._sessions["single"].run(None, {"pixels": pixels[None]})[0][0, 0]

@@ -49,6 +49,8 @@ CASES = [
     ("training", ["--resume", "{checkpoint}", "--init", "{checkpoint}", "--out", "{tmp}/run"], "--init", 2),
     ("training", ["--test-only", "{missing}/best.pt"], "{missing}/best.pt", 2),
     ("training", ["--val-sets", "four", "--out", "{tmp}/run"], "'four'", 2),
+    ("training", ["--output-stride", "8"], "invalid choice: 8", 2),
+    ("training", ["--model", "single", "--output-stride", "4", "--out", "{tmp}/run"], "--output-stride", 2),
     ("training.export", ["{missing}/best.pt"], "{missing}/best.pt", 2),
     ("training.export", ["{checkpoint}", "--frame", "{missing}/frame.png", "--plate", "{frame}"],
      "{missing}/frame.png", 2),

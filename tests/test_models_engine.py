@@ -124,6 +124,28 @@ def test_plate_features_are_computed_once_per_plate(plate_checkpoint, real_pair,
     assert calls[4:] == [False, True]  # a new plate is encoded again
 
 
+def test_output_stride_four_skips_the_finest_level_and_every_runtime_agrees(real_pair, tmp_path):
+    frame, plate = real_pair
+    torch.manual_seed(0)
+    widths = dict(channels=(8, 8, 16, 16), decoder_channels=8)
+    coarse = PlateNet(PlateNetConfig(output_stride=4, **widths)).eval()
+    fine = PlateNet(PlateNetConfig(output_stride=2, **widths))
+    # Only the finest level's fuse and refine layers go; every other weight keeps its name.
+    assert set(coarse.state_dict()) < set(fine.state_dict())
+    pixels = torch.from_numpy(prepare_input(frame, coarse.config))[None]
+    with torch.no_grad():
+        features = coarse.encode(pixels)
+        logits = coarse.decode(features, features)
+    assert len(features) == 3 and logits.shape[-2:] == (pixels.shape[-2] // 4, pixels.shape[-1] // 4)
+    path = tmp_path / "coarse.pt"
+    save_checkpoint(path, coarse)
+    reference = Segmenter.load(path, device="cpu", precision="fp32", runtime="torch").segment(frame, plate)
+    assert reference.shape == frame.shape[:2]
+    for runtime in INSTALLED_COMPILED:
+        mask = Segmenter.load(path, device="cpu", precision="fp32", runtime=runtime).segment(frame, plate)
+        assert np.abs(mask - reference).max() <= runtime_choice.TOLERANCE["fp32"], runtime
+
+
 def test_bf16_stays_within_tolerance_of_fp32(plate_checkpoint, real_pair):
     frame, plate = real_pair
     fp32 = Segmenter.load(plate_checkpoint, device="cpu", precision="fp32").segment(frame, plate)

@@ -113,6 +113,21 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_one_that_does_not_fit(poo
         train(settings(tmp_path / "bad2", iterations=1, channels=(8, 8, 8, 8), init=first / "last.pt"), pool)
 
 
+def test_init_with_another_output_stride_keeps_every_shared_layer(pool, tmp_path):
+    torch.set_num_threads(1)
+    first, coarse = tmp_path / "first", tmp_path / "coarse"
+    train(settings(first, iterations=2, channels=(8, 12, 16, 24)), pool)
+    start = read_checkpoint(first / "last.pt")
+    train(settings(coarse, iterations=1, lr=1e-9, output_stride=4, init=first / "last.pt"), pool)
+    after = read_checkpoint(coarse / "last.pt")
+    assert start["config"]["output_stride"] == 2 and after["config"]["output_stride"] == 4
+    dropped = set(start["state_dict"]) - set(after["state_dict"])
+    assert dropped and all(key.startswith(("fuse.0.", "refine.0.")) for key in dropped)
+    for key, value in after["state_dict"].items():
+        if value.dtype.is_floating_point and "running" not in key:
+            assert torch.allclose(value, start["state_dict"][key], atol=1e-6), key
+
+
 @pytest.mark.parametrize("kind", ["plate", "single", "single-gray"])
 def test_training_samples_are_exactly_what_the_engine_feeds_the_network(pool, kind, monkeypatch):
     """The trainer's tensors for a sample equal the inputs the real engine (Segmenter) builds from the same

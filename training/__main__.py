@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--long-side", type=positive_int, metavar="PX",
                         help="the frame's long side at inference, stored in the checkpoint "
                              "(default 320 for plate, 256 for single)")
+    parser.add_argument("--output-stride", type=int, choices=[2, 4],
+                        help="plate model: the network's mask comes out at 1/2 or 1/4 of its input, and the guided "
+                             "filter upsamples it along the frame's edges; 4 skips the costliest decoder level "
+                             "(default 2; with --init, layers both have keep their weights); stored in the checkpoint")
     parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--workers", type=non_negative_int, default=0,
@@ -134,6 +138,8 @@ def run(args) -> int:
     if args.test_only:
         test_path = checkpoint_argument(args.test_only, out / "best.pt", "--test-only")
     else:
+        if args.output_stride and args.model != "plate":
+            raise UsageError(f"--output-stride applies to the plate model, not --model {args.model}; leave it out")
         if args.resume and args.init:
             raise UsageError("--resume continues a run and --init starts a new one from weights; pass only one")
         writable_folder(out, "--out")
@@ -149,7 +155,7 @@ def run(args) -> int:
             workers=args.workers, val_every=args.val_every, device=args.device, out=out, resume=resume,
             stop_after=args.stop_after, progress=not args.no_progress,
             data_description=[str(d) for d in data_dirs] + [f"backgrounds:{d}" for d in args.backgrounds],
-            channels=args.channels, long_side=args.long_side, init=init,
+            channels=args.channels, long_side=args.long_side, output_stride=args.output_stride, init=init,
             motion_composites=args.motion_composites, cast_shadows=args.cast_shadows,
             hard_weight=args.hard_weight)
         if resume is not None:

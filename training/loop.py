@@ -58,6 +58,7 @@ class TrainSettings:
     data_description: List[str] = field(default_factory=list)
     channels: Optional[Tuple[int, ...]] = None  # None: the architecture's default widths
     long_side: Optional[int] = None  # inference input long side stored in the checkpoint; None: default
+    output_stride: Optional[int] = None  # plate model: mask at 1/2 or 1/4 of the input; None: the default or --init's
     motion_composites: bool = False  # single model: add moving-people composites and empty scenes
     cast_shadows: bool = False  # plate model: people throw projected silhouette shadows (labelled background)
     hard_weight: float = 0.0  # extra cross-entropy weight on the pixels the model gets wrong
@@ -66,20 +67,23 @@ class TrainSettings:
 # A resumed run takes every setting from its checkpoint so that it continues exactly, except these, which stay
 # the user's; the network's widths and input side come from the checkpoint's model config.
 USER_SETTINGS = ("workers", "val_every", "log_every", "device", "out", "resume", "init", "stop_after", "progress",
-                 "data_description", "channels", "long_side")
-NETWORK_SHAPE = {"channels": "channels", "long_side": "input_long_side"}  # setting -> model config key
+                 "data_description", "channels", "long_side", "output_stride")
+# setting -> model config key
+NETWORK_SHAPE = {"channels": "channels", "long_side": "input_long_side", "output_stride": "output_stride"}
 NO_FLAG = ("weight_decay", "warmup", "clip_norm")  # settings with no command-line flag
 
 
 # ---- model, optimizer, schedule -------------------------------------------------------------------------------
 def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None,
-                long_side: Optional[int] = None) -> torch.nn.Module:
+                long_side: Optional[int] = None, output_stride: Optional[int] = None) -> torch.nn.Module:
     overrides = {}
     if channels:
         overrides["channels"] = tuple(channels)
     if long_side:
         overrides["input_long_side"] = long_side
     if kind == "plate":
+        if output_stride:
+            overrides["output_stride"] = output_stride
         return PlateNet(PlateNetConfig(**overrides))
     if kind == "single":
         return LikeUnet(LikeUnetConfig(**overrides))
@@ -90,7 +94,7 @@ def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None,
 
 def starting_model(settings: TrainSettings) -> torch.nn.Module:
     """A fresh network, or with --init the weights (and widths) of an existing checkpoint, for fine-tuning."""
-    fresh = build_model(settings.model, settings.channels, settings.long_side)
+    fresh = build_model(settings.model, settings.channels, settings.long_side, settings.output_stride)
     if settings.init is None:
         return fresh
     model, _ = load_checkpoint(settings.init)
@@ -102,6 +106,11 @@ def starting_model(settings: TrainSettings) -> torch.nn.Module:
                          f"leave out --channels or pass those")
     if settings.long_side:
         model.config = dataclasses.replace(model.config, input_long_side=settings.long_side)
+    if settings.output_stride and settings.output_stride != getattr(model.config, "output_stride", None):
+        # Another decoder depth: every layer both networks have starts from the --init weights, the rest fresh.
+        reshaped = PlateNet(dataclasses.replace(model.config, output_stride=settings.output_stride))
+        reshaped.load_state_dict(model.state_dict(), strict=False)
+        model = reshaped
     return model.train()
 
 
