@@ -13,7 +13,7 @@ ALLOWED = {
     "annotation": LEAVES | {"models"},
     "training": LEAVES | {"models"},
     "tools": LEAVES | {"models", "training", "app"},
-    "benchmarks": LEAVES | {"models", "training", "app"},
+    "benchmarks": LEAVES | {"models", "training", "app", "tools"},
 }
 
 

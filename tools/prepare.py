@@ -1,6 +1,7 @@
 """python -m tools.prepare: data preparation for the image-to-image trainer.
 
-  combine      A/ and B/ folders -> A|B images side by side (what `python -m training --model pix2pix` reads)
+  combine      A/ and B/ folders (or a tools.pairs CSV) -> A|B images side by side (what `python -m training
+               --model pix2pix` reads)
   split        a folder of images (or of A/ and B/) -> train/ and val/ subfolders, seeded
   downsample   the first N images of a folder (or N at random), resized
   tryon-masks  a try-on folder -> a portrait-style images/ + masks/ folder of the worn garment, for training the
@@ -106,26 +107,57 @@ class Tally:
 
 
 # ---- combine ----------------------------------------------------------------------------------------------------
+def pairs_from_csv(csv_path: Path) -> List[Tuple[Path, Path, str]]:
+    """(a, b, name) from a `python -m tools.pairs` CSV (columns a and b; paths as written there, else relative to
+    the CSV's folder). The name is A's file name, or FOLDER__NAME where two A files share a name."""
+    import csv
+    if not csv_path.is_file():
+        raise UsageError(f"--pairs {csv_path} does not exist; write it with python -m tools.pairs DIR_A DIR_B")
+    with open(csv_path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"a", "b"} <= set(reader.fieldnames or []):
+            raise UsageError(f"--pairs {csv_path} has no a and b columns; pass a CSV written by tools.pairs")
+        rows = [(row["a"], row["b"]) for row in reader]
+
+    def located(text: str) -> Path:
+        path = Path(text)
+        return path if path.is_absolute() or path.exists() else csv_path.parent / path
+
+    pairs = [(located(a), located(b)) for a, b in rows]
+    stems = [a.stem for a, _ in pairs]
+    return [(a, b, a.stem if stems.count(a.stem) == 1 else f"{a.parent.name}__{a.stem}") for a, b in pairs]
+
+
 def combine(args) -> int:
-    a_files = image_files(args.a)
-    b_by_stem = {p.stem: p for p in image_files(args.b)}
-    pairs = [(a, b_by_stem[a.stem]) for a in a_files if a.stem in b_by_stem]
-    if not pairs:
-        raise UsageError(f"no image in {args.a} has a partner with the same name in {args.b}; name the pairs alike "
-                         f"(e.g. 0001.jpg in both)")
-    unmatched = len(a_files) - len(pairs)
-    if unmatched:
-        print(f"note: {unmatched} images of {args.a} have no partner in {args.b} and are left out", file=sys.stderr)
+    if args.pairs is not None:
+        if args.a is not None or args.b is not None:
+            raise UsageError("--pairs names both images of each pair; leave out --a and --b")
+        pairs = pairs_from_csv(args.pairs)
+        if not pairs:
+            raise UsageError(f"--pairs {args.pairs} lists no pairs; lower tools.pairs --min-similarity")
+    else:
+        if args.a is None or args.b is None:
+            raise UsageError("combine needs --a DIR and --b DIR (images with the same names), or --pairs CSV")
+        a_files = image_files(args.a)
+        b_by_stem = {p.stem: p for p in image_files(args.b)}
+        pairs = [(a, b_by_stem[a.stem], a.stem) for a in a_files if a.stem in b_by_stem]
+        if not pairs:
+            raise UsageError(f"no image in {args.a} has a partner with the same name in {args.b}; name the pairs "
+                             f"alike (e.g. 0001.jpg in both)")
+        unmatched = len(a_files) - len(pairs)
+        if unmatched:
+            print(f"note: {unmatched} images of {args.a} have no partner in {args.b} and are left out",
+                  file=sys.stderr)
 
     def work(pair):
-        a_path, b_path = pair
+        a_path, b_path, name = pair
         a_image, b_image = read_image(a_path), read_image(b_path)
         if args.size is not None:
             a_image = resized(a_image, args.size)
         if b_image.shape[:2] != a_image.shape[:2]:  # B takes A's size, so both halves line up
             b_image = resized(b_image, (None, a_image.shape[1], a_image.shape[0]))
         both = np.concatenate([a_image, b_image], axis=1)
-        return write_image(Path(args.out) / f"{a_path.stem}.{args.format}", both, args.force)
+        return write_image(Path(args.out) / f"{name}.{args.format}", both, args.force)
 
     tally = Tally()
     tally.run(pairs, work, "combining A|B", len(pairs))
@@ -133,40 +165,113 @@ def combine(args) -> int:
 
 
 # ---- split ------------------------------------------------------------------------------------------------------
-def split_names(names: List[str], val_share: float, seed: int) -> set:
-    """The names held out: a seeded permutation of the sorted names, so the split does not depend on file order."""
-    names = sorted(names)
-    order = np.random.default_rng(seed).permutation(len(names))
-    return {names[i] for i in order[:int(round(len(names) * val_share))]}
+def parse_parts(text: str) -> List[Tuple[str, float]]:
+    """'train:0.7,classifier:0.1,test:0.2' -> [(name, share), ...]; the shares must add up to 1."""
+    parts = []
+    for item in text.split(","):
+        name, _, share_text = item.partition(":")
+        try:
+            share = float(share_text)
+        except ValueError:
+            share = -1.0
+        if not name.strip() or not 0.0 <= share <= 1.0 or "/" in name:
+            raise UsageError(f"--parts {text!r}: expected NAME:SHARE pairs separated by commas, "
+                             f"e.g. train:0.7,classifier:0.1,test:0.2")
+        parts.append((name.strip(), share))
+    if len(parts) < 2 or len({name for name, _ in parts}) != len(parts) or abs(sum(s for _, s in parts) - 1) > 1e-6:
+        raise UsageError(f"--parts {text!r}: give at least two differently named parts whose shares add up to 1")
+    return parts
+
+
+def group_key(name: str, pattern) -> str:
+    """The source a file belongs to: the regex's first group (or whole match) in its name; unmatched -> itself."""
+    if pattern is None:
+        return name
+    match = pattern.search(name)
+    if match is None:
+        return name
+    return match.group(1) if pattern.groups else match.group(0)
+
+
+def assign_parts(keys: List[str], parts: List[Tuple[str, float]], seed: int, in_order: bool) -> dict:
+    """Group key -> part name. Every part after the first takes round(share * groups) groups, the first the rest.
+    Seeded: from a seeded permutation of the sorted keys (the later parts first, so two parts give the same
+    held-out names as before). In order: the sorted keys cut in consecutive runs, parts in the order given."""
+    keys = sorted(keys)
+    counts = [int(round(len(keys) * share)) for _, share in parts[1:]]
+    counts.insert(0, max(0, len(keys) - sum(counts)))
+    names = [name for name, _ in parts]
+    if in_order:
+        sequence = keys
+        order_of_parts = list(range(len(parts)))
+    else:
+        sequence = [keys[i] for i in np.random.default_rng(seed).permutation(len(keys))]
+        order_of_parts = list(range(1, len(parts))) + [0]
+    assigned, start = {}, 0
+    for index in order_of_parts:
+        for key in sequence[start:start + counts[index]]:
+            assigned[key] = names[index]
+        start += counts[index]
+    return assigned
 
 
 def split(args) -> int:
-    if not 0.0 < args.val < 1.0:
-        raise UsageError(f"--val {args.val}: expected a share between 0 and 1, e.g. 0.1")
+    import re
+    if args.parts is not None:
+        parts = parse_parts(args.parts)
+    else:
+        if not 0.0 < args.val < 1.0:
+            raise UsageError(f"--val {args.val}: expected a share between 0 and 1, e.g. 0.1")
+        parts = [("train", 1.0 - args.val), ("val", args.val)]
+    try:
+        pattern = re.compile(args.group) if args.group else None
+    except re.error as exc:
+        raise UsageError(f"--group {args.group!r} is not a regular expression ({exc}); e.g. '^(.+)_[0-9]+$'")
     folder = Path(args.folder)
     out = Path(args.out) if args.out else folder
-    paired = (folder / "A").is_dir() and (folder / "B").is_dir()
+    paired = not args.recursive and (folder / "A").is_dir() and (folder / "B").is_dir()
     sides = ["A", "B"] if paired else [""]
-    if paired:
+    if args.recursive:
+        if not folder.is_dir():
+            raise UsageError(f"{folder} is not a folder; pass a folder of images")
+        by_name = {p.relative_to(folder).with_suffix("").as_posix(): p for p in sorted(folder.rglob("*"))
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                   and not (out.resolve() in p.resolve().parents)}
+        names = list(by_name)
+    elif paired:
         b_stems = {p.stem for p in image_files(folder / "B")}
         names = [p.stem for p in image_files(folder / "A") if p.stem in b_stems]
     else:
         names = [p.stem for p in image_files(folder)]
     if len(names) < 2:
         raise UsageError(f"{folder} holds {len(names)} usable image(s); a split needs at least 2")
-    held_out = split_names(names, args.val, args.seed)
+    # In order, each subfolder (one video's patches, say) is cut on its own, so every source gets each part.
+    by_source = {}
+    for name in names:
+        by_source.setdefault(name.rpartition("/")[0] if args.in_order else "", []).append(name)
+    part_of = {}
+    for source_names in by_source.values():
+        keys = {group_key(name.rpartition("/")[2], pattern): None for name in source_names}
+        groups = assign_parts(list(keys), parts, args.seed, args.in_order)
+        part_of.update({name: groups[group_key(name.rpartition("/")[2], pattern)] for name in source_names})
     jobs = []
     for side in sides:
+        if args.recursive:
+            # Written flat (subfolder__name), as the trainers read one folder level.
+            jobs += [(by_name[name], out / part_of[name] / (name.replace("/", "__") + by_name[name].suffix))
+                     for name in names]
+            continue
         by_stem = {p.stem: p for p in image_files(folder / side if side else folder)}
         for name in names:
-            part = "val" if name in held_out else "train"
             source = by_stem[name]
+            part = part_of[name]
             jobs.append((source, out / part / side / source.name if side else out / part / source.name))
 
     tally = Tally()
     tally.run(jobs, lambda job: copy_file(job[0], job[1], args.force), "splitting", len(jobs))
-    print(f"{len(names) - len(held_out)} train, {len(held_out)} val (seed {args.seed})")
-    return tally.finish(f"{out}/train, {out}/val")
+    counted = ", ".join(f"{sum(1 for n in names if part_of[n] == part)} {part}" for part, _ in parts)
+    print(f"{counted} (seed {args.seed}{', in order' if args.in_order else ''})")
+    return tally.finish(", ".join(f"{out}/{part}" for part, _ in parts))
 
 
 # ---- downsample -------------------------------------------------------------------------------------------------
@@ -230,14 +335,21 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[1] if __doc__ else None,
         epilog="examples:\n"
                "  python -m tools.prepare combine --a photos --b cutouts --out runs/pairs_ab\n"
+               "  python -m tools.prepare combine --pairs runs/pairs.csv --out runs/pairs_ab\n"
                "  python -m tools.prepare split runs/pairs_ab --val 0.1 --seed 0\n"
+               "  python -m tools.prepare split runs/patches/patches --recursive --in-order \\\n"
+               "      --group '^(.+)_[0-9]+$' --parts train:0.7,classifier:0.1,test:0.2 --out runs/domain_a\n"
                "  python -m tools.prepare downsample ../shared/data/backgrounds -f 20 -s 256 --out runs/small\n"
                "  python -m tools.prepare tryon-masks --data ../shared/data/tryon --out runs/garment_seg_data\n")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    one = commands.add_parser("combine", help="A/ and B/ images with the same names -> A|B side by side")
-    one.add_argument("--a", type=Path, required=True, metavar="DIR", help="folder of A images (the input side)")
-    one.add_argument("--b", type=Path, required=True, metavar="DIR", help="folder of B images (the target side)")
+    one = commands.add_parser("combine", help="A/ and B/ images with the same names (or --pairs CSV) -> A|B "
+                                              "side by side")
+    one.add_argument("--a", type=Path, metavar="DIR", help="folder of A images (the input side)")
+    one.add_argument("--b", type=Path, metavar="DIR", help="folder of B images (the target side)")
+    one.add_argument("--pairs", type=Path, metavar="CSV",
+                     help="instead of --a/--b: the pairs of a `python -m tools.pairs` CSV (columns a, b), each "
+                          "written under A's name")
     one.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the A|B images")
     one.add_argument("-s", "--size", type=parse_size, metavar="SIZE",
                      help="resize each half first: a long side (256) or WIDTHxHEIGHT (default: A's size)")
@@ -248,6 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
     two = commands.add_parser("split", help="copy a folder's images into train/ and val/, seeded")
     two.add_argument("folder", type=Path, help="folder of images, or of A/ and B/ (split by the same names)")
     two.add_argument("--val", type=float, default=0.1, help="share held out for validation (default 0.1)")
+    two.add_argument("--parts", metavar="NAME:SHARE,...",
+                     help="more parts than train/val, e.g. train:0.7,classifier:0.1,test:0.2 (replaces --val)")
+    two.add_argument("--group", metavar="REGEX",
+                     help="files whose names give the same first regex group go to the same part, e.g. "
+                          "'^(.+)_[0-9]+$' keeps every patch of one frame or photo together")
+    two.add_argument("--in-order", action="store_true",
+                     help="cut the sorted names (groups) of each subfolder in consecutive runs, parts in the order "
+                          "given, instead of a seeded draw: the last frames of each video become the last part")
+    two.add_argument("--recursive", action="store_true",
+                     help="also images in subfolders, written flat as SUBFOLDER__NAME")
     two.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     two.add_argument("--out", type=Path, help="where train/ and val/ go (default: inside FOLDER)")
     two.add_argument("--force", action="store_true", help="overwrite existing files")
