@@ -78,11 +78,12 @@ def expand_inputs(paths: List[Path]) -> List[Path]:
     return files
 
 
-def run_batch(items: list, work: Callable, description: str) -> int:
+def run_batch(items: list, work: Callable, description: str, progress: bool = True) -> int:
+    """work(item) for each item: True written, False kept; a ValueError or OSError names the item and skips it."""
     from tqdm import tqdm
     written = kept = 0
     failed = []
-    for item in tqdm(items, desc=description, unit="image", dynamic_ncols=True, disable=len(items) < 2):
+    for item in tqdm(items, desc=description, unit="image", dynamic_ncols=True, disable=not progress or len(items) < 2):
         try:
             if work(item):
                 written += 1

@@ -11,14 +11,11 @@ import sys
 from pathlib import Path
 from typing import List
 
-import cv2
-
 from commandline import ArgumentParser, UsageError, positive_int, run_command
-from fileio.atomic_files import atomic_write_bytes
 from fileio.capture_sets import IMAGE_SUFFIXES, read_image
+from tools.extract import run_batch, write_png
 
 PROG = "python -m tools.translate"
-EXIT_SOME_FAILED = 1
 
 EPILOG = """examples:
   python -m tools.translate default runs/domains/A/test --out runs/as_game            # real -> game-engine look
@@ -52,19 +49,7 @@ def input_images(paths: List[Path]) -> List[Path]:
     return files
 
 
-def write_png(path: Path, image, force: bool) -> bool:
-    if path.exists() and not force:
-        return False
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:
-        raise ValueError(f"cannot encode {path}")
-    atomic_write_bytes(path, encoded.tobytes())
-    return True
-
-
 def run(args) -> int:
-    from tqdm import tqdm
-
     from models.checkpoint import CheckpointError
     from models.gan.translation import DomainTranslator
 
@@ -76,27 +61,14 @@ def run(args) -> int:
         translator.check_direction(args.direction)
     except (CheckpointError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
-    written = kept = 0
-    failed = []
-    for path in tqdm(images, desc=f"translating {args.direction}", unit="image", dynamic_ncols=True,
-                     disable=args.no_progress or len(images) < 2):
+
+    def work(path: Path) -> bool:
         target = args.out / f"{path.stem}.png"
         if target.exists() and not args.force:
-            kept += 1
-            continue
-        try:
-            write_png(target, translator.translate(read_image(path), args.direction), args.force)
-            written += 1
-        except (ValueError, OSError) as exc:
-            failed.append(path)
-            tqdm.write(f"skipped: {exc}", file=sys.stderr)
-    summary = [f"{written} written to {args.out}"]
-    if kept:
-        summary.append(f"{kept} existing kept (use --force to overwrite)")
-    if failed:
-        summary.append(f"{len(failed)} failed")
-    print(", ".join(summary))
-    return EXIT_SOME_FAILED if failed else 0
+            return False
+        return write_png(target, translator.translate(read_image(path), args.direction), args.force)
+
+    return run_batch(images, work, f"translating {args.direction} into {args.out}", progress=not args.no_progress)
 
 
 def build_parser() -> argparse.ArgumentParser:
