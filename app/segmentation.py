@@ -10,6 +10,10 @@ import numpy as np
 from app.views import View
 from fileio.capture_sets import read_image
 
+# The views scale the mask to the frame. Above this long side, the guided filter's full-size passes would cost
+# more than the network itself, for edges no sharper on screen.
+MASK_LONG_SIDE = 960
+
 
 @dataclass
 class SegmentationResult:
@@ -76,7 +80,7 @@ class SegmentationStep:
         if plate is None and not self.segmenter.has_single_model:
             return SegmentationResult(None, "", 0.0, "the plate model waits for a plate: press Bkg")
         try:
-            mask = self.segmenter.segment(frame, plate)
+            mask = self.segmenter.segment(frame, plate, mask_long_side=MASK_LONG_SIDE)
         except ValueError as exc:
             if plate is None:
                 raise

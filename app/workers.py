@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional, Tuple
 
 RECONNECT_DELAY_S = 1.0
 LOST_AFTER_FAILED_READS = 5
-PALM_RATE_HZ = 15.0  # a palm presses by dwelling 0.6 s: 15 looks a second are plenty
+PALM_RATE_HZ = 10.0  # a palm presses by dwelling 0.6 s: 10 looks a second are plenty
 UNPACED_READER_NICENESS = 10  # an unpaced file source reads with what the models leave over (niceness added)
 MODEL_TURNS = threading.Lock()
 

@@ -39,6 +39,7 @@ import numpy as np
 from app.capture_storage import CaptureStorage
 from app.frame_source import VideoReader
 from app.session import LiveSession, SessionOptions
+from app.segmentation import MASK_LONG_SIDE
 from app.views import View, compose
 from app.workers import CaptureThread
 from benchmarks._table import format_number, print_table
@@ -172,7 +173,7 @@ def bench_synchronous(seconds: float, segmenter, with_plate: bool, pace_fps=None
         frame = reader.read()
         if palm_tracker is not None:
             palm_tracker.update(frame)
-        mask = segmenter.segment(frame, plate_bgr=plate)
+        mask = segmenter.segment(frame, plate_bgr=plate, mask_long_side=MASK_LONG_SIDE)
         compose(View.BLUR, frame, mask)
         latencies.append(segmenter.last_latency_ms)
         ages.append((time.perf_counter() - taken) * 1000.0)

@@ -1,4 +1,6 @@
 """Edge-aware upsampling of a low-resolution mask, guided by the full-resolution frame (fast guided filter)."""
+from typing import Optional
+
 import cv2
 import numpy as np
 
@@ -40,13 +42,21 @@ def guided_upsample(low_res_mask: np.ndarray, guide_gray: np.ndarray, radius: in
     return mask_full
 
 
-def mask_at_frame_size(probability: np.ndarray, config, frame_bgr: np.ndarray) -> np.ndarray:
+def mask_at_frame_size(probability: np.ndarray, config, frame_bgr: np.ndarray,
+                       long_side_cap: Optional[int] = None) -> np.ndarray:
     """The full-size mask from a network's probability for the padded input (config: the network's): crop away
-    the padding at the probability's scale, then upsample along the frame's own edges."""
+    the padding at the probability's scale, then upsample along the frame's own edges. With long_side_cap, a
+    larger frame gets its mask at that long side instead (same aspect), which spares the full-size passes of
+    the guided filter where a viewer scales the mask up anyway."""
     height, width = frame_bgr.shape[:2]
     resized_h, resized_w, padded_h, padded_w = model_input_size(
         height, width, config.input_long_side, config.size_multiple)
     keep_h = max(1, round(probability.shape[0] * resized_h / padded_h))
     keep_w = max(1, round(probability.shape[1] * resized_w / padded_w))
     probability = np.ascontiguousarray(probability[:keep_h, :keep_w])
-    return guided_upsample(probability, cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY))
+    guide = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+    if long_side_cap and max(height, width) > long_side_cap:
+        scale = long_side_cap / max(height, width)
+        guide = cv2.resize(guide, (max(1, round(width * scale)), max(1, round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+    return guided_upsample(probability, guide)

@@ -112,8 +112,10 @@ class Segmenter:
             f" on {self.device}"
 
     # ---- inference ----------------------------------------------------------------------------------------
-    def segment(self, frame_bgr: np.ndarray, plate_bgr: Optional[np.ndarray] = None) -> np.ndarray:
-        """Float32 person mask in [0, 1] at the frame's size."""
+    def segment(self, frame_bgr: np.ndarray, plate_bgr: Optional[np.ndarray] = None,
+                mask_long_side: Optional[int] = None) -> np.ndarray:
+        """Float32 person mask in [0, 1] at the frame's size; with mask_long_side, at most that long side (same
+        aspect): for a display that scales it up anyway, this saves the guided filter's full-size work."""
         if frame_bgr is None or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
             raise ValueError(f"segment() needs an HxWx3 BGR frame, got shape {getattr(frame_bgr, 'shape', None)}")
         if plate_bgr is not None and plate_bgr.shape != frame_bgr.shape:
@@ -131,7 +133,7 @@ class Segmenter:
             probability = engine.runtime.predict(prepare_pixels(frame_bgr, engine.config))
         else:
             raise ValueError("this Segmenter holds only a plate model: pass plate_bgr, or load a single-frame model")
-        mask = mask_at_frame_size(probability, engine.config, frame_bgr)
+        mask = mask_at_frame_size(probability, engine.config, frame_bgr, mask_long_side)
         self.last_latency_ms = (time.perf_counter() - start) * 1000.0
         return mask
 

@@ -124,6 +124,19 @@ def test_plate_features_are_computed_once_per_plate(plate_checkpoint, real_pair,
     assert calls[4:] == [False, True]  # a new plate is encoded again
 
 
+def test_a_capped_mask_is_the_full_size_mask_at_the_capped_size(real_pair):
+    frame, plate = (cv2.resize(image, (1280, 720)) for image in real_pair)
+    engine = Segmenter.load("default", device="cpu", precision="fp32", runtime="torch")
+    full = engine.segment(frame, plate)
+    capped = engine.segment(frame, plate, mask_long_side=640)
+    assert full.shape == (720, 1280) and capped.shape == (360, 640)
+    assert engine.segment(frame, plate, mask_long_side=4000).shape == full.shape  # a cap above the frame: no change
+    shrunk = cv2.resize(full, (640, 360), interpolation=cv2.INTER_AREA) > 0.5
+    person = capped > 0.5
+    assert person.mean() > 0.05
+    assert (shrunk & person).sum() / (shrunk | person).sum() > 0.97
+
+
 def test_output_stride_four_skips_the_finest_level_and_every_runtime_agrees(real_pair, tmp_path):
     frame, plate = real_pair
     torch.manual_seed(0)
