@@ -53,9 +53,13 @@ def _flat(shape: tuple, colour: tuple) -> np.ndarray:
 
 def _alpha(mask: np.ndarray, height: int, width: int) -> np.ndarray:
     mask = mask.astype(np.float32, copy=False)
-    if mask.shape[:2] != (height, width):
-        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.clip(mask, 0.0, 1.0)
+    if mask.shape[:2] == (height, width):
+        return np.clip(mask, 0.0, 1.0)
+    # A resized mask is our own buffer: clamp it in place rather than allocate another full-size array.
+    alpha = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+    cv2.threshold(alpha, 1.0, 1.0, cv2.THRESH_TRUNC, dst=alpha)
+    cv2.threshold(alpha, 0.0, 0.0, cv2.THRESH_TOZERO, dst=alpha)
+    return alpha
 
 
 def _blend(person: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:

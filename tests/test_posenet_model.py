@@ -110,6 +110,22 @@ def test_rgb_in_minus_one_to_one_is_the_input_these_weights_expect(posenet, phot
     assert ours > bgr + 0.03 and ours > unit_range + 0.01, (ours, bgr, unit_range)
 
 
+def test_onnx_runtime_finds_the_same_people_as_pytorch_at_any_frame_size(weights, photos, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("BACKPLATE_CACHE_DIR", str(tmp_path))
+    eager = PoseNet.load(weights, runtime="torch")
+    compiled = PoseNet.load(weights, runtime="onnxruntime")
+    assert (eager.runtime, compiled.runtime) == ("torch", "onnxruntime")
+    assert list(tmp_path.glob("graphs/posenet-*.onnx")), "the exported graph is cached"
+    for _, image, _ in photos[:4]:
+        for frame in (image, cv2.resize(image, (640, 480)), cv2.resize(image, (1920, 1080))):
+            expected, got = eager.estimate(frame), compiled.estimate(frame)
+            assert len(got) == len(expected) > 0
+            for a, b in zip(expected, got):
+                assert abs(a.score - b.score) < 1e-3
+                assert np.abs(a.keypoints - b.keypoints).max() < 0.5  # pixels
+
+
 def test_cli_prints_people_as_json(weights, shared, capsys):
     image = shared("data", "portraits", "ccp", "images", "0002.jpg")
     assert posenet_cli([str(image), "--weights", str(weights), "--json"]) == 0

@@ -1,0 +1,64 @@
+"""PoseNet's network in ONNX Runtime. On a CPU it runs the MobileNet several times faster than eager PyTorch, and
+the palm tracker shares the CPU with the segmentation model. The graph is exported once per weights file and
+cached, as the segmentation graphs are (models.graph_export)."""
+import hashlib
+import warnings
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from fileio.atomic_files import atomic_path
+from fileio.cache import cache_dir
+
+GRAPH_FORMAT = 1  # bump when the exported graph's inputs or outputs change
+ONNX_OPSET = 17
+OUTPUT_NAMES = ["heatmaps", "offsets", "displacement_fwd", "displacement_bwd"]
+
+
+def network_fingerprint(network: nn.Module) -> str:
+    """A hash of every weight: the same weights file gives the same cached graph."""
+    digest = hashlib.sha256(f"posenet format={GRAPH_FORMAT}".encode())
+    for name, tensor in sorted(network.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.float().numpy().tobytes())
+    return digest.hexdigest()[:20]
+
+
+def exported_graph(network: nn.Module, folder: Optional[Path] = None) -> Path:
+    """The network as an ONNX file with any input height and width, exported now unless the cache holds it."""
+    path = (folder or cache_dir() / "graphs") / f"posenet-{network_fingerprint(network)}.onnx"
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    example = torch.zeros(1, 3, 257, 193)
+    axes = {"image": {2: "height", 3: "width"}}
+    axes.update({name: {2: f"{name}_height", 3: f"{name}_width"} for name in OUTPUT_NAMES})
+    with atomic_path(path) as temp, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
+        torch.onnx.export(network.cpu().eval(), example, temp, input_names=["image"], output_names=OUTPUT_NAMES,
+                          dynamic_axes=axes, opset_version=ONNX_OPSET, dynamo=False)
+    return path
+
+
+class OnnxPoseNetwork:
+    """Callable like the network: a 1 x 3 x H x W float32 image in [-1, 1] -> its four output maps (numpy)."""
+
+    def __init__(self, network: nn.Module, threads: int):
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Spinning idle threads would take the CPU from the app's other threads between looks.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(exported_graph(network)), options,
+                                            providers=["CPUExecutionProvider"])
+
+    def __call__(self, image: np.ndarray) -> List[np.ndarray]:
+        return self.session.run(None, {"image": np.ascontiguousarray(image, dtype=np.float32)})
