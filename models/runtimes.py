@@ -125,26 +125,30 @@ class OpenVinoRuntime:
         return self._request("single", [batch.shape]).infer([batch], share_inputs=True, share_outputs=False)[0][0, 0]
 
 
+def onnxruntime_cpu_session(path, threads: int):
+    """An ONNX Runtime CPU session for a graph file, with this many threads and no spinning between runs."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(threads)
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Spinning idle threads would take the CPU from the app's other threads between frames.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxRuntimeRuntime:
     """ONNX Runtime's CPU provider (its shapes stay dynamic)."""
     name = "onnxruntime"
 
     def __init__(self, network: nn.Module, threads: int, precision: str = "fp32"):
-        import onnxruntime as ort
         from models.graph_export import export_graphs
         if precision != "fp32":
             raise ValueError(f"runtime 'onnxruntime' runs fp32 only, not {precision}")
         self.precision = precision
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Spinning idle threads would take the CPU from the app's other threads between frames.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self._sessions = {name: ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-                          for name, path in export_graphs(network).items()}
+        self._sessions = {name: onnxruntime_cpu_session(path, threads) for name, path in export_graphs(network).items()}
         self._decoder_inputs = graph_io_names("decoder", network)[0] if "decoder" in self._sessions else []
 
     def encode(self, pixels: np.ndarray, keep: bool = False):

@@ -48,17 +48,10 @@ class OnnxPoseNetwork:
     """Callable like the network: a 1 x 3 x H x W float32 image in [-1, 1] -> its four output maps (numpy)."""
 
     def __init__(self, network: nn.Module, threads: int):
-        import onnxruntime as ort
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Spinning idle threads would take the CPU from the app's other threads between looks.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(exported_graph(network)), options,
-                                            providers=["CPUExecutionProvider"])
+        from models.runtimes import onnxruntime_cpu_session, runtime_missing
+        if runtime_missing("onnxruntime"):  # before exporting anything; the caller falls back to PyTorch
+            raise ImportError("onnxruntime is not installed")
+        self.session = onnxruntime_cpu_session(exported_graph(network), threads)
 
     def __call__(self, image: np.ndarray) -> List[np.ndarray]:
         return self.session.run(None, {"image": np.ascontiguousarray(image, dtype=np.float32)})
