@@ -244,22 +244,8 @@ def load_pool(data_dirs: Iterable, background_dirs: Iterable = (), val_sets: Opt
         if not list_portraits(folder):
             warn(f"{folder} has images/ and masks/ but no image with a same-named mask PNG; skipping it")
     for folder, train_samples, val_samples in split_portraits(portrait_dirs, val_fraction, seed):
-        held_out = set(val_samples)
         samples = sorted(train_samples + val_samples, key=lambda s: s.image_path)
-        loaded = loader.map(lambda s: loader.image_and_mask(s.image_path, s.mask_path, PORTRAIT_CACHE_LONG_SIDE),
-                            samples, f"reading {folder.name}", progress)
-        for sample, item in zip(samples, loaded):
-            if item is None:
-                continue
-            photo = Photo(f"{folder.name}/{sample.image_path.stem}", item[0], item[1], sample.image_path,
-                          sample.mask_path)
-            if sample in held_out:
-                pool.val_photos.append(photo)
-            else:
-                pool.train_photos.append(photo)
-                cut = cutout_from(photo.name, photo.image, photo.mask)
-                if cut is not None:
-                    pool.portrait_cutouts.append(cut)
+        add_photos(pool, loader, folder.name, samples, set(val_samples), f"reading {folder.name}", progress)
 
     load_sequences(pool, loader, sequence_dirs, val_sequences, progress)
 
@@ -280,6 +266,25 @@ def load_pool(data_dirs: Iterable, background_dirs: Iterable = (), val_sets: Opt
     return pool
 
 
+def add_photos(pool: DataPool, loader: _Loader, folder_name: str, samples: Sequence[PortraitSample],
+               held_out: Set[PortraitSample], description: str, progress: bool) -> None:
+    """Reads each image and mask: held-out photos go to validation, the others to training with their cut-outs."""
+    loaded = loader.map(lambda s: loader.image_and_mask(s.image_path, s.mask_path, PORTRAIT_CACHE_LONG_SIDE),
+                        samples, description, progress)
+    for sample, item in zip(samples, loaded):
+        if item is None:
+            continue
+        photo = Photo(f"{folder_name}/{sample.image_path.stem}", item[0], item[1], sample.image_path,
+                      sample.mask_path)
+        if sample in held_out:
+            pool.val_photos.append(photo)
+        else:
+            pool.train_photos.append(photo)
+            cut = cutout_from(photo.name, photo.image, photo.mask)
+            if cut is not None:
+                pool.portrait_cutouts.append(cut)
+
+
 def held_out_sequences(names: Sequence[str], val_sequences: Optional[Set[str]]) -> Set[str]:
     if val_sequences is None:  # automatic: every fifth sequence, but keep at least one for training
         return set(sorted(names)[4::5]) if len(names) >= 5 else set()
@@ -298,20 +303,8 @@ def load_sequences(pool: DataPool, loader: _Loader, folders: Sequence[Path], val
             is_val = name in held_out
             (pool.val_sequences if is_val else pool.train_sequences).append(f"{folder.name}/{name}")
             samples: List[PortraitSample] = sequences[name]
-            loaded = loader.map(lambda s: loader.image_and_mask(s.image_path, s.mask_path, PORTRAIT_CACHE_LONG_SIDE),
-                                samples, f"reading {folder.name}/{name}", progress)
-            for sample, item in zip(samples, loaded):
-                if item is None:
-                    continue
-                photo = Photo(f"{folder.name}/{sample.image_path.stem}", item[0], item[1], sample.image_path,
-                              sample.mask_path)
-                if is_val:
-                    pool.val_photos.append(photo)
-                else:
-                    pool.train_photos.append(photo)
-                    cut = cutout_from(photo.name, photo.image, photo.mask)
-                    if cut is not None:
-                        pool.portrait_cutouts.append(cut)
+            add_photos(pool, loader, folder.name, samples, set(samples) if is_val else set(),
+                       f"reading {folder.name}/{name}", progress)
     missing = sorted(set(val_sequences or ()) - found)
     if missing and folders:
         warn_text = f"--val-sequences {', '.join(missing)} not found among sequences {', '.join(sorted(found))}"
