@@ -2,19 +2,15 @@
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from fileio.atomic_files import atomic_write_bytes
+from fileio.atomic_files import write_png
 
 
 def write_mask_atomic(path: Path, mask: np.ndarray) -> None:
     """8-bit single-channel PNG, 0/255."""
     mask = np.where(np.asarray(mask) > 127, 255, 0).astype(np.uint8)
-    ok, encoded = cv2.imencode(".png", mask)
-    if not ok:
-        raise OSError(f"could not encode mask for {path}")
-    atomic_write_bytes(path, encoded.tobytes())
+    write_png(path, mask)
 
 
 def quarantine(path: Path) -> Path:

@@ -50,7 +50,7 @@ from benchmarks.baselines import build_baselines
 from benchmarks.webcam_negatives import DEFAULT_STRENGTHS, webcam_negative, webcam_negatives
 from commandline import positive_int
 from metrics import mask_metrics
-from fileio.atomic_files import atomic_write_bytes
+from fileio.atomic_files import write_png
 from fileio.capture_sets import (IMAGE_SUFFIXES, is_portrait_folder, list_pictures, list_portraits, list_sequences,
                                  list_sets, mask_at_image_size, read_image, read_mask, split_pictures, split_portraits)
 from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError
@@ -462,10 +462,7 @@ def write_grid(path: Path, worst: WorstFrames) -> bool:
     picture = worst.grid()
     if picture is None:
         return False
-    ok, encoded = cv2.imencode(".png", picture)
-    if not ok:
-        raise ValueError(f"cannot encode the worst-frames grid for {path}")
-    atomic_write_bytes(path, encoded.tobytes())
+    write_png(path, picture)
     return True
 
 

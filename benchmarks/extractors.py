@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from benchmarks._table import format_number, print_table
 from commandline import ArgumentParser
-from fileio.atomic_files import atomic_write_bytes
+from fileio.atomic_files import write_png
 from fileio.capture_sets import list_sets, read_image, read_mask, split_portraits
 from metrics import image_metrics
 from metrics.mask_metrics import iou
@@ -77,10 +77,7 @@ def garment_figures(output: np.ndarray, product: np.ndarray, product_mask: np.nd
 
 def write_grid(path: Path, rows: List[List[np.ndarray]], labels: List[str], cell_height: int = 0) -> None:
     from models.gan.imaging import picture_grid
-    ok, encoded = cv2.imencode(".png", picture_grid(rows, labels, cell_height))
-    if not ok:
-        raise ValueError(f"cannot encode the grid {path}")
-    atomic_write_bytes(path, encoded.tobytes())
+    write_png(path, picture_grid(rows, labels, cell_height))
 
 
 # ---- garment ----------------------------------------------------------------------------------------------------

@@ -5,6 +5,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Union
 
+import cv2
+import numpy as np
+
 PathLike = Union[str, Path]
 
 
@@ -80,3 +83,15 @@ def atomic_write_bytes(path: PathLike, data: bytes, overwrite: bool = True) -> N
     with atomic_path(path, overwrite) as temp_name:
         with open(temp_name, "wb") as stream:
             stream.write(data)
+
+
+def write_png(path: PathLike, image: np.ndarray, overwrite: bool = True) -> None:
+    """Encodes image as PNG and writes it atomically and durably; OSError when it cannot be encoded or written
+    (FileExistsError when path exists and overwrite is False)."""
+    try:
+        ok, encoded = cv2.imencode(".png", image)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise OSError(f"cannot encode {path} as PNG (image shape {getattr(image, 'shape', None)})")
+    atomic_write_bytes(path, encoded.tobytes(), overwrite=overwrite)

@@ -29,7 +29,7 @@ from app.frame_source import FALLBACK_VIDEO_FPS
 from app.views import FLAT_BGR, View, compose
 from commandline.arguments import positive_int
 from commandline.usage import ArgumentParser, UsageError, report_usage_error
-from fileio.atomic_files import atomic_path, atomic_write_bytes
+from fileio.atomic_files import atomic_path, write_png
 from fileio.capture_sets import IMAGE_SUFFIXES, read_image
 from models.checkpoint import DEFAULT_WEIGHTS, WEIGHTS_DIR, CheckpointError
 from models.segmenter import Segmenter
@@ -207,13 +207,6 @@ def render(fmt: str, frame: np.ndarray, mask: np.ndarray, background: Background
     flat = np.empty_like(frame)
     flat[:] = background.bgr
     return compose(View.REPLACE, frame, mask, flat)
-
-
-def write_png(path: Path, image: np.ndarray, overwrite: bool) -> None:
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:
-        raise OSError(f"cannot encode {path.name} as PNG")
-    atomic_write_bytes(path, encoded.tobytes(), overwrite=overwrite)
 
 
 @contextmanager

@@ -15,11 +15,10 @@ import sys
 from pathlib import Path
 from typing import Callable, List, Optional
 
-import cv2
 import numpy as np
 
 from commandline import ArgumentParser, UsageError, report_usage_error
-from fileio.atomic_files import atomic_write_bytes
+from fileio.atomic_files import write_png
 from fileio.capture_sets import IMAGE_SUFFIXES, read_image
 from models.checkpoint import CheckpointError
 from process_settings import configure_process
@@ -51,13 +50,11 @@ def read_garment_mask(path: Path, image_hw) -> np.ndarray:
     return mask
 
 
-def write_png(path: Path, image: np.ndarray, force: bool) -> bool:
+def write_new_png(path: Path, image: np.ndarray, force: bool) -> bool:
+    """Writes image unless path exists and not force; True when written."""
     if path.exists() and not force:
         return False
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:
-        raise ValueError(f"cannot encode {path}")
-    atomic_write_bytes(path, encoded.tobytes())
+    write_png(path, image)
     return True
 
 
@@ -140,7 +137,7 @@ def garment(args) -> int:
             mask = segmenter.mask(image)
         if not mask.any():
             raise ValueError(f"{person}: no garment found in its mask; pass a mask with --mask")
-        return write_png(out / product_name(person), extractor.extract(image, mask), args.force)
+        return write_new_png(out / product_name(person), extractor.extract(image, mask), args.force)
 
     return run_batch(people, work, "extracting garments")
 
@@ -163,7 +160,7 @@ def person(args) -> int:
         cut = lambda image: extractor.extract(image, keep_pixels=not args.raw)  # noqa: E731
 
     def work(path: Path) -> bool:
-        return write_png(out / f"{path.stem}.png", cut(read_image(path)), args.force)
+        return write_new_png(out / f"{path.stem}.png", cut(read_image(path)), args.force)
 
     return run_batch(images, work, "extracting people")
 

@@ -17,7 +17,7 @@ from typing import List, Sequence, Tuple
 import cv2
 import numpy as np
 
-from fileio.atomic_files import atomic_write_bytes
+from fileio.atomic_files import atomic_write_bytes, write_png
 from commandline import ArgumentParser, UsageError, positive_int, run_command
 from tools.views import csv_bytes, list_images, load_posenet
 
@@ -113,8 +113,7 @@ def run(args) -> int:
           file=sys.stderr)
     if pairs:
         image = pair_sheet(sheet_pairs(pairs, args.top), dict(zip(paths_a, results_a)), dict(zip(paths_b, results_b)))
-        ok, encoded = cv2.imencode(".png", image)
-        atomic_write_bytes(sheet, encoded.tobytes())
+        write_png(sheet, image)
         print(f"contact sheet of the best pairs, each B image once -> {sheet}", file=sys.stderr)
     failures = failures_a + failures_b
     for failure in failures:

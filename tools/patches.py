@@ -34,7 +34,7 @@ import numpy as np
 
 from commandline import (ArgumentParser, UsageError, non_negative_float, positive_int, run_command,
                          writable_folder)
-from fileio.atomic_files import atomic_write_bytes
+from fileio.atomic_files import write_png
 from fileio.capture_sets import IMAGE_SUFFIXES, MASK_PATTERN
 
 EXIT_OK, EXIT_SOME_FAILED = 0, 1
@@ -272,10 +272,7 @@ class PatchCutter:
             patch = cut_square(image, x, y, side, self.settings.size)
             name = f"{frame:06d}_{person}.png" if isinstance(frame, int) else f"{source.patch_stem(frame)}_{person}.png"
             relative = Path("patches") / source.folder_name / name
-            ok, encoded = cv2.imencode(".png", patch)
-            if not ok:
-                raise OSError(f"cannot encode patch {relative}")
-            atomic_write_bytes(out / relative, encoded.tobytes())
+            write_png(out / relative, patch)
             rows.append({
                 "video": source.key, "frame": frame, "person": person, "x": x, "y": y, "side": side,
                 "score": f"{found.score:.3f}", "view": self.views.classify(patch).view, "path": relative.as_posix(),

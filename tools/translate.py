@@ -13,7 +13,7 @@ from typing import List
 
 from commandline import ArgumentParser, UsageError, positive_int, run_command
 from fileio.capture_sets import IMAGE_SUFFIXES, read_image
-from tools.extract import run_batch, write_png
+from tools.extract import run_batch, write_new_png
 
 PROG = "python -m tools.translate"
 
@@ -66,7 +66,7 @@ def run(args) -> int:
         target = args.out / f"{path.stem}.png"
         if target.exists() and not args.force:
             return False
-        return write_png(target, translator.translate(read_image(path), args.direction), args.force)
+        return write_new_png(target, translator.translate(read_image(path), args.direction), args.force)
 
     return run_batch(images, work, f"translating {args.direction} into {args.out}", progress=not args.no_progress)
 

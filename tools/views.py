@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from commandline import ArgumentParser, UsageError, positive_int, run_command
-from fileio.atomic_files import atomic_path, atomic_write_bytes
+from fileio.atomic_files import atomic_path, atomic_write_bytes, write_png
 from fileio.capture_sets import IMAGE_SUFFIXES
 
 EXIT_OK, EXIT_SOME_FAILED = 0, 1
@@ -145,8 +145,7 @@ def run(args) -> int:
     print(f"{len(rows)} image(s) -> {args.out}: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())),
           file=sys.stderr)
     if args.sheet is not None and entries:
-        ok, encoded = cv2.imencode(".png", view_sheet(entries, args.per_view))
-        atomic_write_bytes(args.sheet, encoded.tobytes())
+        write_png(args.sheet, view_sheet(entries, args.per_view))
         print(f"contact sheet -> {args.sheet}", file=sys.stderr)
     for failure in failures:
         print(f"skipped: {failure}", file=sys.stderr)

@@ -7,7 +7,7 @@ from typing import List
 import cv2
 import numpy as np
 
-from fileio.atomic_files import atomic_write_bytes
+from fileio.atomic_files import atomic_write_bytes, write_png
 
 LOG_COLUMNS = ["step", "loss", "lr", "val_iou", "val_worst_iou", "val_fp", "val_webcam_iou", "its_per_s",
                "elapsed_s"]
@@ -105,7 +105,4 @@ def plot_overlays(path: Path, shown, title: str = "") -> None:
     sheet = _stack(rows)
     heading = np.full((26, sheet.shape[1], 3), 255, np.uint8)
     cv2.putText(heading, title, (4, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-    ok, encoded = cv2.imencode(".png", np.vstack([heading, sheet]))
-    if not ok:
-        raise OSError(f"could not encode {path}")
-    atomic_write_bytes(path, encoded.tobytes())
+    write_png(path, np.vstack([heading, sheet]))

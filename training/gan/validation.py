@@ -1,11 +1,10 @@
 """Validation of image-to-image models: figures on held-out examples and a picture grid a person can check."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 import torch
 
-from fileio.atomic_files import atomic_write_bytes
+from fileio.atomic_files import write_png
 from metrics import image_metrics
 from metrics.mask_metrics import iou
 from models.gan.imaging import picture_grid, to_image
@@ -44,10 +43,7 @@ def write_grid(path, rows: List[Sequence[np.ndarray]], labels: Sequence[str]) ->
     """One row per example: its pictures side by side, with column labels on top (atomic PNG)."""
     if not rows:
         return
-    ok, encoded = cv2.imencode(".png", picture_grid(rows, labels))
-    if not ok:
-        raise ValueError(f"cannot encode the picture grid for {path}")
-    atomic_write_bytes(path, encoded.tobytes())
+    write_png(path, picture_grid(rows, labels))
 
 
 @torch.no_grad()
