@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from models.checkpoint import atomic_torch_save, build_model, checkpoint_payload, read_checkpoint
+from models.checkpoint import atomic_torch_save, checkpoint_payload, read_checkpoint
 from models.gan.networks import (PatchDiscriminator, PatchDiscriminatorConfig, ResnetGenerator,
                                  ResnetGeneratorConfig, UnetGenerator, UnetGeneratorConfig)
 from training import report
@@ -109,12 +109,6 @@ def check_size(settings: GanSettings, generator: nn.Module) -> None:
 def network_record(model: nn.Module) -> dict:
     return {"arch": model.ARCH, "config": model.config_dict(),
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
-
-
-def network_from_record(record: dict) -> nn.Module:
-    model = build_model(record["arch"], record["config"])
-    model.load_state_dict(record["state_dict"])
-    return model
 
 
 class CycleGenerators(nn.Module):
