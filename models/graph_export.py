@@ -23,8 +23,13 @@ EXAMPLE_SIZE = (480, 640)  # any frame size works: height and width are dynamic 
 
 def model_fingerprint(network: nn.Module) -> str:
     """A hash of the architecture, config and every weight: the same checkpoint gives the same fingerprint."""
-    digest = hashlib.sha256(f"format={GRAPH_FORMAT} arch={network.ARCH} "
-                            f"config={json.dumps(network.config_dict(), sort_keys=True)}".encode())
+    return weights_fingerprint(network, f"format={GRAPH_FORMAT} arch={network.ARCH} "
+                                        f"config={json.dumps(network.config_dict(), sort_keys=True)}")
+
+
+def weights_fingerprint(network: nn.Module, header: str) -> str:
+    """A hash of header and every weight of the network (names, dtypes, shapes and values)."""
+    digest = hashlib.sha256(header.encode())
     for name, tensor in sorted(network.state_dict().items()):
         tensor = tensor.detach().cpu().contiguous()
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())

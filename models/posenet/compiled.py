@@ -1,7 +1,6 @@
 """PoseNet's network in ONNX Runtime. On a CPU it runs the MobileNet several times faster than eager PyTorch, and
 the palm tracker shares the CPU with the segmentation model. The graph is exported once per weights file and
 cached, as the segmentation graphs are (models.graph_export)."""
-import hashlib
 import warnings
 from pathlib import Path
 from typing import List, Optional
@@ -12,25 +11,16 @@ import torch.nn as nn
 
 from fileio.atomic_files import atomic_path
 from fileio.cache import cache_dir
+from models.graph_export import ONNX_OPSET, weights_fingerprint
 
 GRAPH_FORMAT = 1  # bump when the exported graph's inputs or outputs change
-ONNX_OPSET = 17
 OUTPUT_NAMES = ["heatmaps", "offsets", "displacement_fwd", "displacement_bwd"]
-
-
-def network_fingerprint(network: nn.Module) -> str:
-    """A hash of every weight: the same weights file gives the same cached graph."""
-    digest = hashlib.sha256(f"posenet format={GRAPH_FORMAT}".encode())
-    for name, tensor in sorted(network.state_dict().items()):
-        tensor = tensor.detach().cpu().contiguous()
-        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.float().numpy().tobytes())
-    return digest.hexdigest()[:20]
 
 
 def exported_graph(network: nn.Module, folder: Optional[Path] = None) -> Path:
     """The network as an ONNX file with any input height and width, exported now unless the cache holds it."""
-    path = (folder or cache_dir() / "graphs") / f"posenet-{network_fingerprint(network)}.onnx"
+    fingerprint = weights_fingerprint(network, f"posenet format={GRAPH_FORMAT}")
+    path = (folder or cache_dir() / "graphs") / f"posenet-{fingerprint}.onnx"
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
