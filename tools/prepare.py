@@ -251,9 +251,9 @@ def split(args) -> int:
         by_source.setdefault(name.rpartition("/")[0] if args.in_order else "", []).append(name)
     part_of = {}
     for source_names in by_source.values():
-        keys = {group_key(name.rpartition("/")[2], pattern): None for name in source_names}
-        groups = assign_parts(list(keys), parts, args.seed, args.in_order)
-        part_of.update({name: groups[group_key(name.rpartition("/")[2], pattern)] for name in source_names})
+        key_of = {name: group_key(name.rpartition("/")[2], pattern) for name in source_names}
+        groups = assign_parts(list(set(key_of.values())), parts, args.seed, args.in_order)
+        part_of.update({name: groups[key] for name, key in key_of.items()})
     jobs = []
     for side in sides:
         if args.recursive:
