@@ -4,7 +4,7 @@ probability out.
 - "encoder" (plate model): pixels -> the feature maps the decoder reads (config.decoded_levels of them); run on each
   frame and, once, on the plate.
 - "decoder" (plate model): (frame features, plate features) -> probability at 1/config.output_stride of the input.
-- "single" (single-frame model): pixels -> probability at the input resolution.
+- "single" (single-frame model): pixels -> probability at 1/config.output_stride of the input.
 
 pixels are N x H x W x C uint8, as models.preprocess.prepare_pixels makes them (BGR, or gray). The BGR-to-RGB
 swap, the normalisation (exactly models.preprocess.normalise_image's) and the sigmoid happen inside the graph. The
@@ -66,7 +66,7 @@ class SingleGraph(nn.Module):
         self.network = network
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.network(self.pixels(pixels)))
+        return torch.sigmoid(self.network.low_res_logits(self.pixels(pixels)))
 
 
 def _fold_batch_norms(module: nn.Module) -> None:

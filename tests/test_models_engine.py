@@ -330,3 +330,22 @@ def test_unusable_runtime_requests_are_clear_errors(plate_checkpoint):
     if INSTALLED_COMPILED:
         with pytest.raises(ValueError, match="CPU only"):
             runtime_choice.candidates(torch.device("cuda"), INSTALLED_COMPILED[0], "auto")
+
+
+def test_single_model_with_the_lean_decoder_at_output_stride_four_agrees_on_every_runtime(real_pair, tmp_path):
+    frame, _ = real_pair
+    torch.manual_seed(0)
+    lean = LikeUnet(LikeUnetConfig(channels=(8, 8, 12, 12, 16), output_stride=4, decoder_channels=8)).eval()
+    pixels = torch.from_numpy(prepare_input(frame, lean.config))[None]
+    with torch.no_grad():
+        low = lean.low_res_logits(pixels)
+        full = lean(pixels)
+    assert low.shape[-2:] == (pixels.shape[-2] // 4, pixels.shape[-1] // 4)
+    assert full.shape[-2:] == pixels.shape[-2:]
+    path = tmp_path / "lean.pt"
+    save_checkpoint(path, lean)
+    reference = Segmenter.load(path, device="cpu", precision="fp32", runtime="torch").segment(frame)
+    assert reference.shape == frame.shape[:2]
+    for runtime in INSTALLED_COMPILED:
+        mask = Segmenter.load(path, device="cpu", precision="fp32", runtime=runtime).segment(frame)
+        assert np.abs(mask - reference).max() <= runtime_choice.TOLERANCE["fp32"], runtime

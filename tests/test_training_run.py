@@ -147,7 +147,7 @@ def test_training_samples_are_exactly_what_the_engine_feeds_the_network(pool, ki
     # The network at the crop's own size, so the engine's resize leaves the pictures as they are.
     network = build_model(kind, long_side=max(SMALL))
     seen = []
-    hooked = network.encoder if kind == "plate" else network
+    hooked = network.encoder if kind == "plate" else network.stem
     hooked.register_forward_pre_hook(lambda _module, args: seen.append(args[0].detach().clone()))
     # Eager PyTorch runs the engine's own graphs, so the hook sees what every runtime computes.
     engine = Segmenter(plate_model=network, device="cpu", precision="fp32", runtime="torch") if kind == "plate" \
@@ -252,3 +252,26 @@ def test_torchrun_trains_with_two_gloo_processes(sets_root, tmp_path):
     assert payload["step"] == 4
     assert sorted(p.name for p in out.iterdir()) == ["best.pt", "curves.png", "last.pt", "log.csv",
                                                      "val_overlays.png"]
+
+
+def test_init_with_the_lean_decoder_keeps_the_encoder_and_starts_the_decoder_fresh(pool, tmp_path):
+    torch.set_num_threads(1)
+    first, lean = tmp_path / "first", tmp_path / "lean"
+    train(settings(first, model="single", iterations=2, channels=(8, 8, 12, 12, 16)), pool)
+    start = read_checkpoint(first / "last.pt")
+    train(settings(lean, model="single", iterations=1, lr=1e-9, output_stride=4, decoder_channels=8,
+                   init=first / "last.pt"), pool)
+    after = read_checkpoint(lean / "last.pt")
+    assert after["config"]["decoder_channels"] == 8 and after["config"]["output_stride"] == 4
+    encoder = [key for key in after["state_dict"] if key.startswith(("stem.", "down."))]
+    assert encoder and all(key in start["state_dict"] for key in encoder)
+    for key in encoder:
+        if after["state_dict"][key].dtype.is_floating_point and "running" not in key:
+            assert torch.allclose(after["state_dict"][key], start["state_dict"][key], atol=1e-6), key
+    # The old decoder's 3x3 convolutions over concatenated skips are gone; the lean one has its own layers.
+    assert any(key.startswith("lateral.") for key in after["state_dict"])
+    assert after["state_dict"]["head.weight"].shape[1] == 8
+    model, _ = load_checkpoint(lean / "last.pt")
+    with torch.no_grad():
+        logits = model.low_res_logits(torch.zeros(1, 3, 64, 96))
+    assert logits.shape[-2:] == (16, 24)

@@ -62,9 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the frame's long side at inference, stored in the checkpoint "
                              "(default 320 for plate, 256 for single)")
     parser.add_argument("--output-stride", type=int, choices=[2, 4],
-                        help="plate model: the network's mask comes out at 1/2 or 1/4 of its input, and the guided "
-                             "filter upsamples it along the frame's edges; 4 skips the costliest decoder level "
+                        help="the network's mask comes out at 1/2 or 1/4 of its input, and the guided filter "
+                             "upsamples it along the frame's edges; 4 skips the costliest decoder level "
                              "(default 2; with --init, layers both have keep their weights); stored in the checkpoint")
+    parser.add_argument("--decoder-channels", type=non_negative_int, metavar="N",
+                        help="single model: 0 for the concatenating decoder, N for the lean one (1x1 skip "
+                             "projections added, one 3x3 convolution per level, N wide), which costs a fraction "
+                             "(default 0; with --init, the encoder keeps its weights); stored in the checkpoint")
     parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--workers", type=non_negative_int, default=0,
@@ -138,8 +142,8 @@ def run(args) -> int:
     if args.test_only:
         test_path = checkpoint_argument(args.test_only, out / "best.pt", "--test-only")
     else:
-        if args.output_stride and args.model != "plate":
-            raise UsageError(f"--output-stride applies to the plate model, not --model {args.model}; leave it out")
+        if args.decoder_channels is not None and args.model == "plate":
+            raise UsageError("--decoder-channels applies to the single-frame models, not --model plate; leave it out")
         if args.resume and args.init:
             raise UsageError("--resume continues a run and --init starts a new one from weights; pass only one")
         writable_folder(out, "--out")
@@ -155,7 +159,8 @@ def run(args) -> int:
             workers=args.workers, val_every=args.val_every, device=args.device, out=out, resume=resume,
             stop_after=args.stop_after, progress=not args.no_progress,
             data_description=[str(d) for d in data_dirs] + [f"backgrounds:{d}" for d in args.backgrounds],
-            channels=args.channels, long_side=args.long_side, output_stride=args.output_stride, init=init,
+            channels=args.channels, long_side=args.long_side, output_stride=args.output_stride,
+            decoder_channels=args.decoder_channels, init=init,
             motion_composites=args.motion_composites, cast_shadows=args.cast_shadows,
             hard_weight=args.hard_weight)
         if resume is not None:

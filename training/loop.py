@@ -58,7 +58,8 @@ class TrainSettings:
     data_description: List[str] = field(default_factory=list)
     channels: Optional[Tuple[int, ...]] = None  # None: the architecture's default widths
     long_side: Optional[int] = None  # inference input long side stored in the checkpoint; None: default
-    output_stride: Optional[int] = None  # plate model: mask at 1/2 or 1/4 of the input; None: the default or --init's
+    output_stride: Optional[int] = None  # mask at 1/2 or 1/4 of the input; None: the default or --init's
+    decoder_channels: Optional[int] = None  # single model: 0 concatenating decoder, N lean; None: default or --init's
     motion_composites: bool = False  # single model: add moving-people composites and empty scenes
     cast_shadows: bool = False  # plate model: people throw projected silhouette shadows (labelled background)
     hard_weight: float = 0.0  # extra cross-entropy weight on the pixels the model gets wrong
@@ -67,24 +68,27 @@ class TrainSettings:
 # A resumed run takes every setting from its checkpoint so that it continues exactly, except these, which stay
 # the user's; the network's widths and input side come from the checkpoint's model config.
 USER_SETTINGS = ("workers", "val_every", "log_every", "device", "out", "resume", "init", "stop_after", "progress",
-                 "data_description", "channels", "long_side", "output_stride")
+                 "data_description", "channels", "long_side", "output_stride", "decoder_channels")
 # setting -> model config key
-NETWORK_SHAPE = {"channels": "channels", "long_side": "input_long_side", "output_stride": "output_stride"}
+NETWORK_SHAPE = {"channels": "channels", "long_side": "input_long_side", "output_stride": "output_stride",
+                 "decoder_channels": "decoder_channels"}
 NO_FLAG = ("weight_decay", "warmup", "clip_norm")  # settings with no command-line flag
 
 
 # ---- model, optimizer, schedule -------------------------------------------------------------------------------
-def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None,
-                long_side: Optional[int] = None, output_stride: Optional[int] = None) -> torch.nn.Module:
+def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None, long_side: Optional[int] = None,
+                output_stride: Optional[int] = None, decoder_channels: Optional[int] = None) -> torch.nn.Module:
     overrides = {}
     if channels:
         overrides["channels"] = tuple(channels)
     if long_side:
         overrides["input_long_side"] = long_side
+    if output_stride:
+        overrides["output_stride"] = output_stride
     if kind == "plate":
-        if output_stride:
-            overrides["output_stride"] = output_stride
         return PlateNet(PlateNetConfig(**overrides))
+    if decoder_channels is not None:
+        overrides["decoder_channels"] = decoder_channels
     if kind == "single":
         return LikeUnet(LikeUnetConfig(**overrides))
     if kind == "single-gray":
@@ -94,7 +98,8 @@ def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None,
 
 def starting_model(settings: TrainSettings) -> torch.nn.Module:
     """A fresh network, or with --init the weights (and widths) of an existing checkpoint, for fine-tuning."""
-    fresh = build_model(settings.model, settings.channels, settings.long_side, settings.output_stride)
+    fresh = build_model(settings.model, settings.channels, settings.long_side, settings.output_stride,
+                        settings.decoder_channels)
     if settings.init is None:
         return fresh
     model, _ = load_checkpoint(settings.init)
@@ -106,10 +111,17 @@ def starting_model(settings: TrainSettings) -> torch.nn.Module:
                          f"leave out --channels or pass those")
     if settings.long_side:
         model.config = dataclasses.replace(model.config, input_long_side=settings.long_side)
-    if settings.output_stride and settings.output_stride != getattr(model.config, "output_stride", None):
-        # Another decoder depth: every layer both networks have starts from the --init weights, the rest fresh.
-        reshaped = PlateNet(dataclasses.replace(model.config, output_stride=settings.output_stride))
-        reshaped.load_state_dict(model.state_dict(), strict=False)
+    decoder = {key: value for key, value in (("output_stride", settings.output_stride),
+                                             ("decoder_channels", settings.decoder_channels))
+               if value is not None and value != getattr(model.config, key)}
+    if decoder:
+        # Another decoder: every layer both networks have, by name and shape, starts from the --init weights; the
+        # rest starts fresh.
+        reshaped = type(model)(dataclasses.replace(model.config, **decoder))
+        target = reshaped.state_dict()
+        shared = {name: tensor for name, tensor in model.state_dict().items()
+                  if name in target and target[name].shape == tensor.shape}
+        reshaped.load_state_dict(shared, strict=False)
         model = reshaped
     return model.train()
 
