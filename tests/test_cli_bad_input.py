@@ -52,6 +52,8 @@ CASES = [
     ("training", ["--output-stride", "8"], "invalid choice: 8", 2),
     ("training", ["--model", "plate", "--decoder-channels", "24", "--out", "{tmp}/run"], "--decoder-channels", 2),
     ("training", ["--model", "single", "--decoder-channels", "-1"], "--decoder-channels", 2),
+    ("training", ["--model", "single", "--teacher", "{tmp}/missing.pt", "--out", "{tmp}/run"], "missing.pt", 2),
+    ("training", ["--model", "single", "--distill-weight", "-1"], "--distill-weight", 2),
     ("training.export", ["{missing}/best.pt"], "{missing}/best.pt", 2),
     ("training.export", ["{checkpoint}", "--frame", "{missing}/frame.png", "--plate", "{frame}"],
      "{missing}/frame.png", 2),

@@ -175,9 +175,10 @@ def test_gray_model_ignores_colour(capsys, tmp_path, frame_and_truth):
             assert run_tool(capsys, *args)[0] == 0
     gray_on_colour = read_unchanged(tmp_path / "colour--gray" / "1.png")
     assert iou(gray_on_colour > 127, truth) > 0.8
-    # Only resampling rounding (colour channels are shrunk before the grey conversion) may differ.
+    # Only rounding may differ: colour channels are shrunk before the grey conversion, and the guided filter's
+    # small windows turn a one-level grey difference into a few levels of mask.
     gray_change = np.abs(gray_on_colour.astype(int) - read_unchanged(tmp_path / "desaturated--gray" / "1.png"))
-    assert gray_change.max() <= 4
+    assert gray_change.max() <= 8
     # The RGB model does see the colour, so the same two inputs differ there: --gray did pick another model.
     rgb_change = np.abs(read_unchanged(tmp_path / "colour" / "1.png").astype(int)
                         - read_unchanged(tmp_path / "desaturated" / "1.png"))

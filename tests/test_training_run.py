@@ -3,17 +3,20 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
-from models.checkpoint import load_checkpoint, read_checkpoint
+from models.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from models.preprocess import normalise_image
 from fileio.capture_sets import read_image, read_set
 from fileio.shared_data import REPO_ROOT
 from training.__main__ import main as training_main
 from training.data import load_pool
-from training.loop import TrainSamples, TrainSettings, build_model, train
+from training.loop import TrainSamples, TrainSettings, build_model, resumed_settings, train
 
 SMALL = (96, 128)  # (height, width): a quarter of the real crop, to keep the tests fast on 2 cores
 
@@ -275,3 +278,36 @@ def test_init_with_the_lean_decoder_keeps_the_encoder_and_starts_the_decoder_fre
     with torch.no_grad():
         logits = model.low_res_logits(torch.zeros(1, 3, 64, 96))
     assert logits.shape[-2:] == (16, 24)
+
+
+def test_a_teacher_pulls_the_student_towards_its_own_probabilities(pool, tmp_path, shared):
+    torch.set_num_threads(1)
+    # A teacher that sees nobody anywhere disagrees with every person label: a student taught by it must end up
+    # seeing much less person than the same run without it.
+    teacher = build_model("single", channels=(8, 8, 12, 12, 16))
+    with torch.no_grad():
+        teacher.head.weight.zero_()
+        teacher.head.bias.fill_(-8.0)
+    save_checkpoint(tmp_path / "nobody.pt", teacher)
+    frame = read_image(shared("data", "webcam_sets", "set4", "1.png"))
+    batch = torch.from_numpy(normalise_image(cv2.resize(frame, (128, 96), interpolation=cv2.INTER_AREA)))[None]
+
+    def person_share(checkpoint) -> float:
+        student, _ = load_checkpoint(checkpoint)
+        student.train()  # batch statistics: forty steps leave the running ones far from settled
+        with torch.no_grad():
+            return torch.sigmoid(student(batch)).mean().item()
+
+    tiny = dict(model="single", iterations=40, batch_size=2, channels=(8, 8, 12, 12, 16), lr=2e-2, val_every=40)
+    train(settings(tmp_path / "alone", **tiny), pool)
+    train(settings(tmp_path / "taught", teacher=tmp_path / "nobody.pt", distill_weight=10.0, **tiny), pool)
+    alone, taught = person_share(tmp_path / "alone" / "last.pt"), person_share(tmp_path / "taught" / "last.pt")
+    assert taught < 0.5 * alone, (taught, alone)
+    assert read_checkpoint(tmp_path / "taught" / "last.pt")["settings"]["teacher"] == str(tmp_path / "nobody.pt")
+    # Resuming with the same flags continues quietly and keeps the teacher.
+    same = settings(tmp_path / "taught", teacher=tmp_path / "nobody.pt", distill_weight=10.0, **tiny)
+    said = []
+    resumed = resumed_settings(same, read_checkpoint(tmp_path / "taught" / "last.pt"), say=said.append)
+    assert not said and Path(resumed.teacher) == tmp_path / "nobody.pt" and resumed.distill_weight == 10.0
+    with pytest.raises(ValueError, match="cannot teach --model plate"):
+        train(settings(tmp_path / "bad", iterations=1, teacher=tmp_path / "nobody.pt"), pool)

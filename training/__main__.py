@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "up the wall (20-60 %% darker, labelled background)")
     parser.add_argument("--hard-weight", type=non_negative_float, default=0.0, metavar="W",
                         help="weigh the pixels the model gets wrong 1+W times in the cross-entropy (default 0)")
+    parser.add_argument("--teacher", type=Path, metavar="CKPT",
+                        help="knowledge distillation: a trained model of the same kind (e.g. models/weights/"
+                             "single.pt) whose probabilities the new network also learns to match, so that a "
+                             "smaller or faster network keeps more of its accuracy; stored in the checkpoint")
+    parser.add_argument("--distill-weight", type=non_negative_float, default=1.0, metavar="W",
+                        help="weight of the --teacher term beside the label loss (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     return parser
 
@@ -149,6 +155,7 @@ def run(args) -> int:
         writable_folder(out, "--out")
         resume = checkpoint_argument(args.resume, out / "last.pt", "--resume") if args.resume else None
         init = checkpoint_argument(args.init, out / "last.pt", "--init") if args.init else None
+        teacher = checkpoint_argument(args.teacher, out / "best.pt", "--teacher") if args.teacher else None
     configure_process(threads=args.threads or None)
     cv2.setNumThreads(1)  # samples are made beside torch's threads: OpenCV's own pool would compete with them
     process = start_process(args.device)
@@ -162,7 +169,7 @@ def run(args) -> int:
             channels=args.channels, long_side=args.long_side, output_stride=args.output_stride,
             decoder_channels=args.decoder_channels, init=init,
             motion_composites=args.motion_composites, cast_shadows=args.cast_shadows,
-            hard_weight=args.hard_weight)
+            hard_weight=args.hard_weight, teacher=teacher, distill_weight=args.distill_weight)
         if resume is not None:
             from models.checkpoint import read_checkpoint
             settings = resumed_settings(settings, read_checkpoint(resume),

@@ -29,7 +29,7 @@ from models.unet import LikeUnet, LikeUnetConfig
 from training import composite, report
 from training.data import DataPool
 from training.evaluate import ValItem, evaluate, validation_items
-from training.losses import bce_dice_loss
+from training.losses import bce_dice_loss, distillation_loss
 
 MODEL_KINDS = ("plate", "single", "single-gray")
 DEFAULT_SIZES = {"plate": (240, 320), "single": (256, 256), "single-gray": (256, 256)}
@@ -63,6 +63,8 @@ class TrainSettings:
     motion_composites: bool = False  # single model: add moving-people composites and empty scenes
     cast_shadows: bool = False  # plate model: people throw projected silhouette shadows (labelled background)
     hard_weight: float = 0.0  # extra cross-entropy weight on the pixels the model gets wrong
+    teacher: Optional[Path] = None  # a trained network of the same kind whose probabilities the student also learns
+    distill_weight: float = 1.0  # weight of the distillation term beside the label loss
 
 
 # A resumed run takes every setting from its checkpoint so that it continues exactly, except these, which stay
@@ -124,6 +126,22 @@ def starting_model(settings: TrainSettings) -> torch.nn.Module:
         reshaped.load_state_dict(shared, strict=False)
         model = reshaped
     return model.train()
+
+
+def load_teacher(settings: TrainSettings, device: torch.device) -> Optional[torch.nn.Module]:
+    """The frozen --teacher network, in eval mode, or None; it must take the same inputs as the student."""
+    if settings.teacher is None:
+        return None
+    teacher, _ = load_checkpoint(settings.teacher)
+    student = build_model(settings.model)
+    if teacher.ARCH != student.ARCH or teacher.config.in_channels != student.config.in_channels:
+        raise ValueError(f"--teacher {settings.teacher} holds a {teacher.ARCH} model with "
+                         f"{teacher.config.in_channels} input channel(s), which cannot teach --model "
+                         f"{settings.model}; pass a checkpoint of the same kind")
+    teacher = teacher.to(device).eval()
+    for parameter in teacher.parameters():
+        parameter.requires_grad_(False)
+    return teacher
 
 
 def build_optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
@@ -328,6 +346,7 @@ def resumed_settings(settings: TrainSettings, payload: dict, say=print) -> Train
 
     def compare(key: str, theirs, mine) -> None:
         theirs = tuple(theirs) if isinstance(theirs, list) else theirs
+        mine = str(mine) if isinstance(mine, Path) else mine  # checkpoints store paths as text
         changes[key] = theirs
         if mine is not None and theirs != mine and key not in NO_FLAG:
             differing.append(f"--{key.replace('_', '-')} {flag_value(key, mine)} (checkpoint: {flag_value(key, theirs)})")
@@ -395,12 +414,18 @@ def save(run: Run, path: Path) -> None:
 
 
 # ---- one step, validation, progress -----------------------------------------------------------------------------
-def train_one_step(network: torch.nn.Module, run: Run, batch, device: torch.device) -> torch.Tensor:
+def train_one_step(network: torch.nn.Module, run: Run, batch, device: torch.device,
+                   teacher: Optional[torch.nn.Module] = None) -> torch.Tensor:
     """Forward, loss, backward, clipped update and schedule step; returns the loss."""
     *inputs, target = [tensor.to(device, non_blocking=True) for tensor in batch]
     with torch.autocast(device.type, dtype=torch.float16, enabled=run.scaler.is_enabled()):
         logits = network(*inputs)
+        if teacher is not None:
+            with torch.no_grad():
+                teacher_logits = teacher(*inputs)
     loss = bce_dice_loss(logits, target, run.settings.hard_weight)
+    if teacher is not None:
+        loss = loss + run.settings.distill_weight * distillation_loss(logits, teacher_logits)
     run.optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(loss).backward()
     run.scaler.unscale_(run.optimizer)
@@ -488,6 +513,7 @@ def train(settings: TrainSettings, pool: DataPool, process: Optional[Process] = 
     run, resumed_rng = start_run(settings, device, say=print if process.is_main else None)
     settings = run.settings  # a resumed run's come from its checkpoint
     network = for_processes(run.model, process)
+    teacher = load_teacher(settings, device)
     out = Path(settings.out)
     last_step = min(settings.iterations, settings.stop_after or settings.iterations)
     loader = step_loader(settings, pool, run.model.config.in_channels, run.step, last_step, process)
@@ -501,7 +527,7 @@ def train(settings: TrainSettings, pool: DataPool, process: Optional[Process] = 
     if resumed_rng is not None:
         set_rng_state(resumed_rng)
     for batch in batches:
-        loss = train_one_step(network, run, batch, device)
+        loss = train_one_step(network, run, batch, device, teacher)
         if process.is_main:
             window.add(loss.item())
             if due(run.step, settings.log_every, last_step):

@@ -1,4 +1,5 @@
-"""The training loss: per-pixel binary cross-entropy plus a soft Dice term per image.
+"""The training loss: per-pixel binary cross-entropy plus a soft Dice term per image; and, when a trained
+teacher network is at hand, a distillation term that pulls the student's probabilities towards the teacher's.
 
 With hard_weight > 0 the cross-entropy weighs each pixel the model currently gets wrong (thresholded at 0.5)
 1 + hard_weight times, so rare hard pixels (a cast shadow, a hand at the silhouette edge) are not drowned out by
@@ -31,3 +32,10 @@ def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, hard_weight: float
     weights = hard_pixel_weights(logits, target, hard_weight)
     per_pixel = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     return (per_pixel * weights).sum() / weights.sum() + soft_dice_loss(logits, target)
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the student against the teacher's probabilities: soft targets carry what the teacher
+    knows about uncertain pixels (hair, motion blur, the silhouette edge) that a 0/1 label does not."""
+    soft_target = torch.sigmoid(teacher_logits.float())
+    return F.binary_cross_entropy_with_logits(student_logits.float(), soft_target)
