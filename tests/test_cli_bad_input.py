@@ -54,6 +54,7 @@ CASES = [
     ("training", ["--model", "single", "--decoder-channels", "-1"], "--decoder-channels", 2),
     ("training", ["--model", "single", "--teacher", "{tmp}/missing.pt", "--out", "{tmp}/run"], "missing.pt", 2),
     ("training", ["--model", "single", "--distill-weight", "-1"], "--distill-weight", 2),
+    ("training", ["--model", "single", "--teacher", "{checkpoint}", "--out", "{tmp}/run"], "cannot teach", 2),
     ("training.export", ["{missing}/best.pt"], "{missing}/best.pt", 2),
     ("training.export", ["{checkpoint}", "--frame", "{missing}/frame.png", "--plate", "{frame}"],
      "{missing}/frame.png", 2),

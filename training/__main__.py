@@ -156,6 +156,9 @@ def run(args) -> int:
         resume = checkpoint_argument(args.resume, out / "last.pt", "--resume") if args.resume else None
         init = checkpoint_argument(args.init, out / "last.pt", "--init") if args.init else None
         teacher = checkpoint_argument(args.teacher, out / "best.pt", "--teacher") if args.teacher else None
+        if teacher is not None:
+            from training.loop import check_teacher_fits
+            check_teacher_fits(args.model, teacher)  # before the data loads: a wrong teacher fails at once
     configure_process(threads=args.threads or None)
     cv2.setNumThreads(1)  # samples are made beside torch's threads: OpenCV's own pool would compete with them
     process = start_process(args.device)

@@ -128,16 +128,22 @@ def starting_model(settings: TrainSettings) -> torch.nn.Module:
     return model.train()
 
 
+def check_teacher_fits(model_kind: str, teacher_path: Path) -> None:
+    """Raises ValueError unless the checkpoint at teacher_path takes the same inputs as a --model model_kind."""
+    payload = read_checkpoint(teacher_path)
+    teacher, student = build_from_config(payload["arch"], payload["config"]), build_model(model_kind)
+    if teacher.ARCH != student.ARCH or teacher.config.in_channels != student.config.in_channels:
+        raise ValueError(f"--teacher {teacher_path} holds a {teacher.ARCH} model with {teacher.config.in_channels} "
+                         f"input channel(s), which cannot teach --model {model_kind}; pass a checkpoint of the same "
+                         f"kind")
+
+
 def load_teacher(settings: TrainSettings, device: torch.device) -> Optional[torch.nn.Module]:
     """The frozen --teacher network, in eval mode, or None; it must take the same inputs as the student."""
     if settings.teacher is None:
         return None
+    check_teacher_fits(settings.model, settings.teacher)
     teacher, _ = load_checkpoint(settings.teacher)
-    student = build_model(settings.model)
-    if teacher.ARCH != student.ARCH or teacher.config.in_channels != student.config.in_channels:
-        raise ValueError(f"--teacher {settings.teacher} holds a {teacher.ARCH} model with "
-                         f"{teacher.config.in_channels} input channel(s), which cannot teach --model "
-                         f"{settings.model}; pass a checkpoint of the same kind")
     teacher = teacher.to(device).eval()
     for parameter in teacher.parameters():
         parameter.requires_grad_(False)
