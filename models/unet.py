@@ -5,7 +5,9 @@ It segments a person from one image, for when no plate exists yet. Each input si
 
 Two decoders: the original one concatenates each skip with the upsampled path and convolves at that level's width
 (decoder_channels=0); the lean one projects each skip to one narrow width with a 1x1 convolution, adds it, and
-refines with one 3x3 convolution (decoder_channels=N), which costs a fraction of the concatenating one.
+refines with one 3x3 convolution (decoder_channels=N), which costs a fraction of the concatenating one. Its finest
+level (at output stride 2) works on the most pixels, so it may be narrower (finest_decoder_channels): a 1x1
+convolution narrows the path before it is upsampled there.
 """
 from dataclasses import dataclass
 from typing import List, Sequence
@@ -24,6 +26,7 @@ class LikeUnetConfig:
     in_channels: int = 3  # 3 for RGB, 1 for the grayscale variant
     output_stride: int = 2  # the decoder stops at 1/output_stride of the input (2 or 4); the guided filter does the rest
     decoder_channels: int = 0  # 0: the concatenating decoder; N: the lean decoder at width N
+    finest_decoder_channels: int = 0  # lean decoder at output stride 2: width of level 0; 0: decoder_channels
 
     @property
     def size_multiple(self) -> int:
@@ -32,6 +35,13 @@ class LikeUnetConfig:
     @property
     def first_decoded_level(self) -> int:
         return {2: 0, 4: 1}[self.output_stride]
+
+    @property
+    def finest_width(self) -> int:
+        """The lean decoder's width at its finest decoded level."""
+        if self.first_decoded_level == 0 and self.finest_decoder_channels:
+            return self.finest_decoder_channels
+        return self.decoder_channels
 
 
 class LikeUnet(StoredConfig, nn.Module):
@@ -55,12 +65,16 @@ class LikeUnet(StoredConfig, nn.Module):
         levels = range(len(channels) - 2, -1, -1)  # decoded levels, deepest first
         width = self.config.decoder_channels
         if width:
+            finest = self.config.finest_width
+            widths = {level: finest if level == 0 else width for level in levels}
             self.bottleneck = conv_bn_relu(channels[-1], width, kernel_size=1)
-            self.lateral = nn.ModuleList(conv_bn_relu(channels[level], width, kernel_size=1) if level >= first
-                                         else nn.Identity() for level in levels)
-            self.up = nn.ModuleList(conv_bn_relu(width, width) if level >= first else nn.Identity()
+            self.lateral = nn.ModuleList(conv_bn_relu(channels[level], widths[level], kernel_size=1)
+                                         if level >= first else nn.Identity() for level in levels)
+            self.up = nn.ModuleList(conv_bn_relu(widths[level], widths[level]) if level >= first else nn.Identity()
                                     for level in levels)
-            previous = width
+            # Narrowed at level 1's resolution, before the upsampling, where it costs a quarter as much.
+            self.narrow = conv_bn_relu(width, finest, kernel_size=1) if finest != width else nn.Identity()
+            previous = widths[first]
         else:
             self.up = nn.ModuleList()
             for level in levels:
@@ -84,6 +98,8 @@ class LikeUnet(StoredConfig, nn.Module):
             x = self.bottleneck(x)
         for index, level in enumerate(range(len(features) - 1, first - 1, -1)):
             skip = features[level]
+            if self.config.decoder_channels and level == 0:
+                x = self.narrow(x)
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             if self.config.decoder_channels:
                 x = self.up[index](x + self.lateral[index](skip))

@@ -52,6 +52,8 @@ CASES = [
     ("training", ["--output-stride", "8"], "invalid choice: 8", 2),
     ("training", ["--model", "plate", "--decoder-channels", "24", "--out", "{tmp}/run"], "--decoder-channels", 2),
     ("training", ["--model", "single", "--decoder-channels", "-1"], "--decoder-channels", 2),
+    ("training", ["--model", "plate", "--finest-channels", "16", "--out", "{tmp}/run"], "--finest-channels", 2),
+    ("training", ["--model", "single", "--finest-channels", "x"], "--finest-channels", 2),
     ("training", ["--model", "single", "--teacher", "{tmp}/missing.pt", "--out", "{tmp}/run"], "missing.pt", 2),
     ("training", ["--model", "single", "--distill-weight", "-1"], "--distill-weight", 2),
     ("training", ["--model", "single", "--teacher", "{checkpoint}", "--out", "{tmp}/run"], "cannot teach", 2),

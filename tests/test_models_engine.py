@@ -332,15 +332,18 @@ def test_unusable_runtime_requests_are_clear_errors(plate_checkpoint):
             runtime_choice.candidates(torch.device("cuda"), INSTALLED_COMPILED[0], "auto")
 
 
-def test_single_model_with_the_lean_decoder_at_output_stride_four_agrees_on_every_runtime(real_pair, tmp_path):
+@pytest.mark.parametrize("stride, finest", [(4, 0), (2, 4)])
+def test_single_model_with_the_lean_decoder_agrees_on_every_runtime(real_pair, tmp_path, stride, finest):
     frame, _ = real_pair
     torch.manual_seed(0)
-    lean = LikeUnet(LikeUnetConfig(channels=(8, 8, 12, 12, 16), output_stride=4, decoder_channels=8)).eval()
+    lean = LikeUnet(LikeUnetConfig(channels=(8, 8, 12, 12, 16), output_stride=stride, decoder_channels=8,
+                                   finest_decoder_channels=finest)).eval()
     pixels = torch.from_numpy(prepare_input(frame, lean.config))[None]
     with torch.no_grad():
         low = lean.low_res_logits(pixels)
         full = lean(pixels)
-    assert low.shape[-2:] == (pixels.shape[-2] // 4, pixels.shape[-1] // 4)
+    assert low.shape[-2:] == (pixels.shape[-2] // stride, pixels.shape[-1] // stride)
+    assert lean.head.in_channels == (finest or 8)
     assert full.shape[-2:] == pixels.shape[-2:]
     path = tmp_path / "lean.pt"
     save_checkpoint(path, lean)

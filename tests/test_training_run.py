@@ -280,6 +280,29 @@ def test_init_with_the_lean_decoder_keeps_the_encoder_and_starts_the_decoder_fre
     assert logits.shape[-2:] == (16, 24)
 
 
+def test_init_adds_a_narrow_finest_level_to_a_lean_decoder_and_keeps_its_coarser_levels(pool, tmp_path):
+    torch.set_num_threads(1)
+    coarse, fine = tmp_path / "coarse", tmp_path / "fine"
+    train(settings(coarse, model="single", iterations=2, channels=(8, 8, 12, 12, 16), output_stride=4,
+                   decoder_channels=8), pool)
+    start = read_checkpoint(coarse / "last.pt")
+    train(settings(fine, model="single", iterations=1, lr=1e-9, output_stride=2, finest_channels=4,
+                   init=coarse / "last.pt"), pool)
+    after = read_checkpoint(fine / "last.pt")
+    assert after["config"]["output_stride"] == 2 and after["config"]["finest_decoder_channels"] == 4
+    state = after["state_dict"]
+    kept = [key for key in start["state_dict"] if key.startswith(("stem.", "down.", "bottleneck.", "lateral.", "up."))
+            and key.endswith(".weight")]
+    assert kept and all(torch.allclose(state[key], start["state_dict"][key], atol=1e-6) for key in kept)
+    # The new level (index 3: level 0) is 4 wide, fed by a 1x1 narrowing of the 8-wide path.
+    assert state["narrow.0.weight"].shape[:2] == (4, 8)
+    assert state["up.3.0.weight"].shape[:2] == (4, 4) and state["head.weight"].shape[1] == 4
+    model, _ = load_checkpoint(fine / "last.pt")
+    with torch.no_grad():
+        logits = model.low_res_logits(torch.zeros(1, 3, 64, 96))
+    assert logits.shape[-2:] == (32, 48)
+
+
 def test_a_teacher_pulls_the_student_towards_its_own_probabilities(pool, tmp_path, shared):
     torch.set_num_threads(1)
     # A teacher that sees nobody anywhere disagrees with every person label: a student taught by it must end up

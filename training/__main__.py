@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="single model: 0 for the concatenating decoder, N for the lean one (1x1 skip "
                              "projections added, one 3x3 convolution per level, N wide), which costs a fraction "
                              "(default 0; with --init, the encoder keeps its weights); stored in the checkpoint")
+    parser.add_argument("--finest-channels", type=non_negative_int, metavar="N",
+                        help="single model, lean decoder at output stride 2: the width of its finest level, which "
+                             "works on the most pixels (default: the --decoder-channels width); stored in the "
+                             "checkpoint")
     parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--workers", type=non_negative_int, default=0,
@@ -150,6 +154,8 @@ def run(args) -> int:
     else:
         if args.decoder_channels is not None and args.model == "plate":
             raise UsageError("--decoder-channels applies to the single-frame models, not --model plate; leave it out")
+        if args.finest_channels is not None and args.model == "plate":
+            raise UsageError("--finest-channels applies to the single-frame models, not --model plate; leave it out")
         if args.resume and args.init:
             raise UsageError("--resume continues a run and --init starts a new one from weights; pass only one")
         writable_folder(out, "--out")
@@ -170,7 +176,7 @@ def run(args) -> int:
             stop_after=args.stop_after, progress=not args.no_progress,
             data_description=[str(d) for d in data_dirs] + [f"backgrounds:{d}" for d in args.backgrounds],
             channels=args.channels, long_side=args.long_side, output_stride=args.output_stride,
-            decoder_channels=args.decoder_channels, init=init,
+            decoder_channels=args.decoder_channels, finest_channels=args.finest_channels, init=init,
             motion_composites=args.motion_composites, cast_shadows=args.cast_shadows,
             hard_weight=args.hard_weight, teacher=teacher, distill_weight=args.distill_weight)
         if resume is not None:

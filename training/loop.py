@@ -60,6 +60,7 @@ class TrainSettings:
     long_side: Optional[int] = None  # inference input long side stored in the checkpoint; None: default
     output_stride: Optional[int] = None  # mask at 1/2 or 1/4 of the input; None: the default or --init's
     decoder_channels: Optional[int] = None  # single model: 0 concatenating decoder, N lean; None: default or --init's
+    finest_channels: Optional[int] = None  # lean decoder's level at output stride 2: its width; None: as --init's
     motion_composites: bool = False  # single model: add moving-people composites and empty scenes
     cast_shadows: bool = False  # plate model: people throw projected silhouette shadows (labelled background)
     hard_weight: float = 0.0  # extra cross-entropy weight on the pixels the model gets wrong
@@ -70,16 +71,17 @@ class TrainSettings:
 # A resumed run takes every setting from its checkpoint so that it continues exactly, except these, which stay
 # the user's; the network's widths and input side come from the checkpoint's model config.
 USER_SETTINGS = ("workers", "val_every", "log_every", "device", "out", "resume", "init", "stop_after", "progress",
-                 "data_description", "channels", "long_side", "output_stride", "decoder_channels")
+                 "data_description", "channels", "long_side", "output_stride", "decoder_channels", "finest_channels")
 # setting -> model config key
 NETWORK_SHAPE = {"channels": "channels", "long_side": "input_long_side", "output_stride": "output_stride",
-                 "decoder_channels": "decoder_channels"}
+                 "decoder_channels": "decoder_channels", "finest_channels": "finest_decoder_channels"}
 NO_FLAG = ("weight_decay", "warmup", "clip_norm")  # settings with no command-line flag
 
 
 # ---- model, optimizer, schedule -------------------------------------------------------------------------------
 def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None, long_side: Optional[int] = None,
-                output_stride: Optional[int] = None, decoder_channels: Optional[int] = None) -> torch.nn.Module:
+                output_stride: Optional[int] = None, decoder_channels: Optional[int] = None,
+                finest_channels: Optional[int] = None) -> torch.nn.Module:
     overrides = {}
     if channels:
         overrides["channels"] = tuple(channels)
@@ -91,6 +93,8 @@ def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None, long_side
         return PlateNet(PlateNetConfig(**overrides))
     if decoder_channels is not None:
         overrides["decoder_channels"] = decoder_channels
+    if finest_channels is not None:
+        overrides["finest_decoder_channels"] = finest_channels
     if kind == "single":
         return LikeUnet(LikeUnetConfig(**overrides))
     if kind == "single-gray":
@@ -101,7 +105,7 @@ def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None, long_side
 def starting_model(settings: TrainSettings) -> torch.nn.Module:
     """A fresh network, or with --init the weights (and widths) of an existing checkpoint, for fine-tuning."""
     fresh = build_model(settings.model, settings.channels, settings.long_side, settings.output_stride,
-                        settings.decoder_channels)
+                        settings.decoder_channels, settings.finest_channels)
     if settings.init is None:
         return fresh
     model, _ = load_checkpoint(settings.init)
@@ -114,7 +118,8 @@ def starting_model(settings: TrainSettings) -> torch.nn.Module:
     if settings.long_side:
         model.config = dataclasses.replace(model.config, input_long_side=settings.long_side)
     decoder = {key: value for key, value in (("output_stride", settings.output_stride),
-                                             ("decoder_channels", settings.decoder_channels))
+                                             ("decoder_channels", settings.decoder_channels),
+                                             ("finest_decoder_channels", settings.finest_channels))
                if value is not None and value != getattr(model.config, key)}
     if decoder:
         # Another decoder: every layer both networks have, by name and shape, starts from the --init weights; the
