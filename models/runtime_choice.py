@@ -1,8 +1,9 @@
 """Which runtime and precision run a network fastest on this machine, measured once and remembered.
 
 Each candidate (runtime, precision) that can run here segments the same test card as PyTorch fp32, interleaved
-round by round, so a burst of load from elsewhere slows all of them alike; each is ranked by its lower-quartile
-time, which other programs' load disturbs least. The fastest candidate whose mask stays within TOLERANCE of
+round by round, so a burst of load from elsewhere slows all of them alike, and each round starts one candidate
+later, so none always runs in the wake of the same one; each is ranked by its lower-quartile time, which other
+programs' load disturbs least. The fastest candidate whose mask stays within TOLERANCE of
 PyTorch fp32 wins. The choice is kept in a JSON file in the cache folder, keyed by the CPU, the
 thread count, the libraries' versions and a hash of the network's weights, so only the first start pays for it.
 The measurement runs in a child process, so the runtimes that lose are never loaded into the app.
@@ -34,9 +35,10 @@ from process_settings.allocator import keep_freed_memory
 
 # Largest allowed difference in mask probability from PyTorch fp32, per precision.
 TOLERANCE = {"fp32": 1e-3, "bf16": 0.05, "fp16": 0.05}
-ROUNDS = 10  # timed rounds; one untimed warm-up round comes first
+ROUNDS = 30  # timed rounds; one untimed warm-up round comes first
 CACHE_FILE = "engine_choice.json"
 CHILD_TIMEOUT_S = 600
+MEASUREMENT = 2  # part of the cache key: choices from an older measurement are measured again
 CHILD_COMMAND = "import sys; from models.runtime_choice import _measure_for_parent; sys.exit(_measure_for_parent())"
 
 Candidate = Tuple[str, str]  # (runtime, precision)
@@ -106,7 +108,7 @@ def choice_key(fingerprint: str, options: List[Candidate], threads: int) -> str:
     versions = " ".join(f"{name}={_version(name)}" for name in ("torch", "openvino", "onnxruntime"))
     tried = ",".join(f"{r}:{p}" for r, p in options)
     return (f"cpu={cpu_name()} isa={isa_summary()} torch_isa={torch_kernel_isa()} threads={threads} {versions} "
-            f"model={fingerprint} candidates={tried}")
+            f"model={fingerprint} candidates={tried} measurement={MEASUREMENT}")
 
 
 def test_card(size: Tuple[int, int] = (480, 640)) -> Tuple[np.ndarray, np.ndarray]:
@@ -140,8 +142,12 @@ def measure(opened: Dict[Candidate, object], network_config, kind: str,
     frame, plate = test_card()
     timings = {candidate: [] for candidate in opened}
     masks, plates = {}, {}
+    order = list(opened.items())
     for round_number in range(rounds + 1):
-        for candidate, runtime in opened.items():
+        # Each round starts one candidate later: a runtime's worker threads stay busy for a moment after its
+        # call (PyTorch's most of all) and slow whatever runs next, so no candidate may always follow the same one.
+        shift = round_number % len(order)
+        for candidate, runtime in order[shift:] + order[:shift]:
             start = time.perf_counter()
             masks[candidate] = segment_test_card(runtime, network_config, kind, frame, plate, plates)
             if round_number:
