@@ -152,10 +152,9 @@ def run(args) -> int:
     if args.test_only:
         test_path = checkpoint_argument(args.test_only, out / "best.pt", "--test-only")
     else:
-        if args.decoder_channels is not None and args.model == "plate":
-            raise UsageError("--decoder-channels applies to the single-frame models, not --model plate; leave it out")
-        if args.finest_channels is not None and args.model == "plate":
-            raise UsageError("--finest-channels applies to the single-frame models, not --model plate; leave it out")
+        for flag, value in (("--decoder-channels", args.decoder_channels), ("--finest-channels", args.finest_channels)):
+            if value is not None and args.model == "plate":
+                raise UsageError(f"{flag} applies to the single-frame models, not --model plate; leave it out")
         if args.resume and args.init:
             raise UsageError("--resume continues a run and --init starts a new one from weights; pass only one")
         writable_folder(out, "--out")
