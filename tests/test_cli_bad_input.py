@@ -54,6 +54,8 @@ CASES = [
     ("training", ["--model", "single", "--decoder-channels", "-1"], "--decoder-channels", 2),
     ("training", ["--model", "plate", "--finest-channels", "16", "--out", "{tmp}/run"], "--finest-channels", 2),
     ("training", ["--model", "single", "--finest-channels", "x"], "--finest-channels", 2),
+    ("training", ["--model", "plate", "--empty-scenes", "0.1", "--out", "{tmp}/run"], "--empty-scenes", 2),
+    ("training", ["--model", "single", "--empty-scenes", "1.5"], "1.5", 2),
     ("training", ["--model", "single", "--teacher", "{tmp}/missing.pt", "--out", "{tmp}/run"], "missing.pt", 2),
     ("training", ["--model", "single", "--distill-weight", "-1"], "--distill-weight", 2),
     ("training", ["--model", "single", "--teacher", "{checkpoint}", "--out", "{tmp}/run"], "cannot teach", 2),

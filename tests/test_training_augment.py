@@ -223,6 +223,18 @@ def test_motion_composites_and_empty_scenes_from_real_data(small_pool):
                             for n in range(30)}, "the old mix stays the default"
 
 
+def test_empty_scenes_share_sets_how_often_a_sample_is_people_free(small_pool):
+    def empty_count(share, motion=False):
+        samples = [composite.single_sample(np.random.default_rng([1, n]), small_pool, (64, 64), motion, share)
+                   for n in range(80)]
+        assert all(not s.mask.any() for s in samples if s.kind == "empty")
+        return sum(s.kind == "empty" for s in samples)
+
+    assert empty_count(None) == 0, "without the option the plain mix has no people-free samples"
+    assert empty_count(0.0, motion=True) == 0 < empty_count(None, motion=True), "0 turns off even the motion mix's"
+    assert 0 < empty_count(0.1) < empty_count(0.5)
+
+
 def test_projected_shadows_are_the_silhouette_darkening_20_to_60_percent_and_spare_no_label():
     image = np.full((200, 200, 3), 200, np.uint8)
     mask = np.zeros((200, 200), bool)

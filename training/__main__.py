@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="single model: add composites of people in motion (small to large, turned up to "
                              "60 degrees or upside down, cut at the edges, motion-blurred, several per frame) and "
                              "people-free scenes with empty masks")
+    parser.add_argument("--empty-scenes", type=share, metavar="FRACTION",
+                        help="single model: share of training samples that are people-free scenes (the "
+                             "--backgrounds pictures, sometimes shaded) with empty masks, so that the model learns to "
+                             "say that nobody is there (default: none, or 0.14 with --motion-composites)")
     parser.add_argument("--cast-shadows", action="store_true",
                         help="plate model: pasted people throw their own silhouette as a shadow onto the floor and "
                              "up the wall (20-60 %% darker, labelled background)")
@@ -152,7 +156,8 @@ def run(args) -> int:
     if args.test_only:
         test_path = checkpoint_argument(args.test_only, out / "best.pt", "--test-only")
     else:
-        for flag, value in (("--decoder-channels", args.decoder_channels), ("--finest-channels", args.finest_channels)):
+        for flag, value in (("--decoder-channels", args.decoder_channels), ("--finest-channels", args.finest_channels),
+                            ("--empty-scenes", args.empty_scenes)):
             if value is not None and args.model == "plate":
                 raise UsageError(f"{flag} applies to the single-frame models, not --model plate; leave it out")
         if args.resume and args.init:
@@ -176,7 +181,7 @@ def run(args) -> int:
             data_description=[str(d) for d in data_dirs] + [f"backgrounds:{d}" for d in args.backgrounds],
             channels=args.channels, long_side=args.long_side, output_stride=args.output_stride,
             decoder_channels=args.decoder_channels, finest_channels=args.finest_channels, init=init,
-            motion_composites=args.motion_composites, cast_shadows=args.cast_shadows,
+            motion_composites=args.motion_composites, empty_scenes=args.empty_scenes, cast_shadows=args.cast_shadows,
             hard_weight=args.hard_weight, teacher=teacher, distill_weight=args.distill_weight)
         if resume is not None:
             from models.checkpoint import read_checkpoint

@@ -257,11 +257,22 @@ def empty_scene(rng: np.random.Generator, picture: np.ndarray, out_hw: Size) -> 
     return scene
 
 
-def single_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, motion: bool = False) -> SingleSample:
-    """A single-model sample; motion=True adds moving-people composites and empty scenes to the mix."""
+def with_empty_share(mix: dict, empty_share: Optional[float]) -> dict:
+    """The mix with people-free scenes drawn at empty_share of all samples (None: the mix's own share)."""
+    if empty_share is None:
+        return mix
+    others = {kind: weight for kind, weight in mix.items() if kind != "empty"}
+    total = sum(others.values())
+    return {**{kind: weight / total * (1.0 - empty_share) for kind, weight in others.items()}, "empty": empty_share}
+
+
+def single_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, motion: bool = False,
+                  empty_share: Optional[float] = None) -> SingleSample:
+    """A single-model sample; motion=True adds moving-people composites and empty scenes to the mix; empty_share
+    sets how often a sample is a people-free scene with an empty mask."""
     people = pool.portrait_cutouts + pool.webcam_cutouts
     full_bodies = [cut for cut in people if not cut.cut_at_bottom] or people
-    kind = choose(rng, SINGLE_MOTION_MIX if motion else SINGLE_MIX,
+    kind = choose(rng, with_empty_share(SINGLE_MOTION_MIX if motion else SINGLE_MIX, empty_share),
                   {"photo": pool.train_photos, "composite": people and pool.train_plates,
                    "webcam": pool.train_pairs, "motion": full_bodies and pool.train_plates,
                    "empty": pool.train_plates})

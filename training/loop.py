@@ -62,6 +62,7 @@ class TrainSettings:
     decoder_channels: Optional[int] = None  # single model: 0 concatenating decoder, N lean; None: default or --init's
     finest_channels: Optional[int] = None  # lean decoder's level at output stride 2: its width; None: as --init's
     motion_composites: bool = False  # single model: add moving-people composites and empty scenes
+    empty_scenes: Optional[float] = None  # single model: share of people-free samples; None: the mix's own
     cast_shadows: bool = False  # plate model: people throw projected silhouette shadows (labelled background)
     hard_weight: float = 0.0  # extra cross-entropy weight on the pixels the model gets wrong
     teacher: Optional[Path] = None  # a trained network of the same kind whose probabilities the student also learns
@@ -181,9 +182,9 @@ class TrainSamples(Dataset):
     """Sample number -> tensors. Indexing is unbounded: the sampler decides which numbers a step uses."""
 
     def __init__(self, pool: DataPool, kind: str, size: Tuple[int, int], seed: int, in_channels: int,
-                 motion: bool = False, cast_shadows: bool = False):
+                 motion: bool = False, cast_shadows: bool = False, empty_share: Optional[float] = None):
         self.pool, self.kind, self.size, self.seed, self.in_channels = pool, kind, size, seed, in_channels
-        self.motion, self.cast_shadows = motion, cast_shadows
+        self.motion, self.cast_shadows, self.empty_share = motion, cast_shadows, empty_share
 
     def __len__(self):
         return 2 ** 62
@@ -195,7 +196,7 @@ class TrainSamples(Dataset):
             sample = composite.plate_sample(rng, self.pool, self.size, self.cast_shadows)
             return (torch.from_numpy(normalise_image(sample.frame, self.in_channels)),
                     torch.from_numpy(normalise_image(sample.plate, self.in_channels)), mask_tensor(sample.mask))
-        sample = composite.single_sample(rng, self.pool, self.size, self.motion)
+        sample = composite.single_sample(rng, self.pool, self.size, self.motion, self.empty_share)
         return torch.from_numpy(normalise_image(sample.image, self.in_channels)), mask_tensor(sample.mask)
 
 
@@ -225,7 +226,7 @@ def step_loader(settings: TrainSettings, pool: DataPool, in_channels: int, first
                 process: "Process") -> DataLoader:
     """The batches of steps first_step+1 .. last_step for this process."""
     samples = TrainSamples(pool, settings.model, settings.size, settings.seed, in_channels,
-                           settings.motion_composites, settings.cast_shadows)
+                           settings.motion_composites, settings.cast_shadows, settings.empty_scenes)
     batches = StepBatches(first_step, last_step, settings.batch_size, process.rank, process.world)
     return DataLoader(samples, batch_sampler=batches, num_workers=settings.workers, worker_init_fn=_worker_init,
                       pin_memory=process.device.type == "cuda", prefetch_factor=4 if settings.workers else None)
