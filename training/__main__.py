@@ -160,6 +160,9 @@ def run(args) -> int:
                             ("--empty-scenes", args.empty_scenes)):
             if value is not None and args.model == "plate":
                 raise UsageError(f"{flag} applies to the single-frame models, not --model plate; leave it out")
+        if args.finest_channels is not None and (args.output_stride == 4 or args.decoder_channels == 0):
+            raise UsageError("--finest-channels narrows the lean decoder's level at output stride 2; it does nothing "
+                             "with --output-stride 4 or --decoder-channels 0: leave one of them out")
         if args.resume and args.init:
             raise UsageError("--resume continues a run and --init starts a new one from weights; pass only one")
         writable_folder(out, "--out")
