@@ -258,7 +258,8 @@ def empty_scene(rng: np.random.Generator, picture: np.ndarray, out_hw: Size) -> 
 
 
 def with_empty_share(mix: dict, empty_share: Optional[float]) -> dict:
-    """The mix with people-free scenes drawn at empty_share of all samples (None: the mix's own share)."""
+    """The mix with people-free scenes at empty_share of its weight (None: the mix's own share); choose() then
+    renormalises over the kinds the data has, so a pool that lacks some kinds draws empty scenes more often."""
     if empty_share is None:
         return mix
     others = {kind: weight for kind, weight in mix.items() if kind != "empty"}

@@ -76,6 +76,8 @@ USER_SETTINGS = ("workers", "val_every", "log_every", "device", "out", "resume",
 # setting -> model config key
 NETWORK_SHAPE = {"channels": "channels", "long_side": "input_long_side", "output_stride": "output_stride",
                  "decoder_channels": "decoder_channels", "finest_channels": "finest_decoder_channels"}
+# the settings that shape the decoder, which an --init checkpoint may be rebuilt with
+DECODER_SETTINGS = ("output_stride", "decoder_channels", "finest_channels")
 NO_FLAG = ("weight_decay", "warmup", "clip_norm")  # settings with no command-line flag
 
 
@@ -118,10 +120,8 @@ def starting_model(settings: TrainSettings) -> torch.nn.Module:
                          f"leave out --channels or pass those")
     if settings.long_side:
         model.config = dataclasses.replace(model.config, input_long_side=settings.long_side)
-    decoder = {key: value for key, value in (("output_stride", settings.output_stride),
-                                             ("decoder_channels", settings.decoder_channels),
-                                             ("finest_decoder_channels", settings.finest_channels))
-               if value is not None and value != getattr(model.config, key)}
+    asked = {NETWORK_SHAPE[setting]: getattr(settings, setting) for setting in DECODER_SETTINGS}
+    decoder = {key: value for key, value in asked.items() if value is not None and value != getattr(model.config, key)}
     if decoder:
         # Another decoder: every layer both networks have, by name and shape, starts from the --init weights; the
         # rest starts fresh.
