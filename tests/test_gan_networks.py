@@ -52,6 +52,31 @@ def test_dropout_sits_only_in_the_inner_decoder_blocks_and_stops_at_eval():
     assert torch.equal(generator(image), generator(image))
 
 
+def _force_gate(generator: UnetGenerator, logit: float) -> None:
+    last = generator.up[-1][1]  # the outermost transposed conv; its last output channel is the gate
+    with torch.no_grad():
+        last.weight[:, -1] = 0.0
+        last.bias[-1] = logit
+
+
+def test_an_open_input_gate_passes_the_input_through_and_a_shut_one_generates():
+    generator = UnetGenerator(UnetGeneratorConfig(in_channels=4, width=8, depth=4, input_gate=True)).eval()
+    image = torch.rand(1, 4, 64, 64) * 2 - 1
+    _force_gate(generator, 40.0)
+    with torch.no_grad():
+        assert torch.allclose(generator(image), image[:, :3], atol=1e-6)  # the photo's channels, not the mask's
+    _force_gate(generator, -40.0)
+    with torch.no_grad():
+        generated = generator(image)
+    assert generated.shape == (1, 3, 64, 64) and generated.abs().max() <= 1.0
+    assert (generated - image[:, :3]).abs().mean() > 0.1
+
+
+def test_an_input_gate_needs_as_many_input_channels_as_it_copies():
+    with pytest.raises(ValueError, match="input has only 1"):
+        UnetGenerator(UnetGeneratorConfig(in_channels=1, out_channels=3, width=8, depth=4, input_gate=True))
+
+
 def test_resnet_generator_keeps_sizes_that_fit_its_two_downsamplings():
     generator = ResnetGenerator(ResnetGeneratorConfig(width=8, blocks=2)).eval()
     assert generator(torch.randn(1, 3, 100, 76)).shape == (1, 3, 100, 76)
@@ -89,6 +114,7 @@ def test_cpu_sized_generators_fit_the_20_mb_budget_and_the_paper_sizes_do_not(tm
 
 @pytest.mark.parametrize("model", [
     UnetGenerator(UnetGeneratorConfig(in_channels=4, width=8, depth=4, norm="batch")),
+    UnetGenerator(UnetGeneratorConfig(width=8, depth=4, input_gate=True)),
     ResnetGenerator(ResnetGeneratorConfig(width=8, blocks=1)),
     PatchDiscriminator(PatchDiscriminatorConfig(in_channels=7, width=8, norm="instance")),
 ])

@@ -125,3 +125,23 @@ def test_resuming_with_another_model_kind_is_refused(tryon, tmp_path):
     train_pix2pix(tiny(tmp_path, iterations=2, val_every=2), data)
     with pytest.raises(ValueError, match="--l1-only"):
         train_pix2pix(tiny(tmp_path, l1_only=True, resume=tmp_path / "last.pt"), data)
+
+
+def test_a_gated_generator_trains_on_cut_outs_and_its_checkpoint_keeps_the_gate(shared, tmp_path):
+    sets = tmp_path / "sets"
+    sets.mkdir()
+    for number in (1, 2):
+        os.symlink(shared("data", "webcam_sets", f"set{number}"), sets / f"set{number}")
+    data = load_paired([sets], val_sets={2})
+    train_pix2pix(tiny(tmp_path / "run", input_gate=True, iterations=2, val_every=2), data)
+    generator, payload = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert generator.config.input_gate and payload["layout"] == "cutout"
+    with torch.no_grad():
+        output = generator.eval()(torch.rand(1, 3, 64, 48) * 2 - 1)
+    assert output.shape == (1, 3, 64, 48) and output.abs().max() <= 1.0
+
+
+def test_only_the_unet_takes_an_input_gate(tmp_path):
+    from training.gan.trainer import make_generator
+    with pytest.raises(ValueError, match="--input-gate"):
+        make_generator(tiny(tmp_path, generator="resnet", input_gate=True), 3)

@@ -59,3 +59,13 @@ def test_single_model_finds_the_person_without_a_plate(segmenter, held_out):
     scores = [iou(segmenter.segment(frame) > 0.5, truth)
               for capture_set in held_out for frame, truth in frames_with_person(capture_set)]
     assert np.mean(scores) >= 0.85, scores
+
+
+def test_shipped_person_extractor_keeps_the_person_of_held_out_frames(held_out):
+    from metrics.image_metrics import silhouette
+    from models.gan.extractors import PersonExtractor
+    extractor = PersonExtractor(device="cpu")
+    scores = [iou(silhouette(extractor.extract(frame)), truth)
+              for capture_set in held_out for frame, truth in frames_with_person(capture_set)]
+    assert len(scores) >= 12
+    assert np.mean(scores) >= 0.75, scores  # measured 0.79: below the 0.85 goal, see README

@@ -46,6 +46,9 @@ class UnetGeneratorConfig:
     norm: str = "batch"
     dropout_blocks: int = 3  # dropout(0.5) in this many decoder blocks just above the bottleneck
     dropout: float = 0.5
+    # A per-pixel gate g in [0, 1] beside the output: g * input + (1 - g) * generated. For tasks whose output keeps
+    # the input's pixels (the human extractor), the generator then decides where, not how to redraw them.
+    input_gate: bool = False
 
     @property
     def size_multiple(self) -> int:
@@ -56,6 +59,8 @@ class UnetGenerator(StoredConfig, nn.Module):
     """Encoder of stride-2 4x4 convs, decoder of stride-2 4x4 transposed convs, skips between mirrored levels.
 
     Each stride-2 layer halves or doubles a side exactly, so any side that is a multiple of 2**depth works.
+    With config.input_gate the last layer also predicts the gate that blends the input's first out_channels
+    channels into the output.
     """
     ARCH = "unet_generator"
 
@@ -66,6 +71,9 @@ class UnetGenerator(StoredConfig, nn.Module):
             raise ValueError(f"U-Net depth {config.depth}: needs at least 2 levels")
         if config.norm not in NORMS:
             raise ValueError(f"unknown norm {config.norm!r}; choose one of {', '.join(NORMS)}")
+        if config.input_gate and config.in_channels < config.out_channels:
+            raise ValueError(f"an input gate copies the input's first {config.out_channels} channels, but the "
+                             f"input has only {config.in_channels}")
         widths = [config.width * min(2 ** level, config.max_multiplier) for level in range(config.depth)]
         self.down = nn.ModuleList()
         previous = config.in_channels
@@ -82,8 +90,10 @@ class UnetGenerator(StoredConfig, nn.Module):
         for level in reversed(range(config.depth)):
             incoming = widths[level] if level == config.depth - 1 else 2 * widths[level]
             if level == 0:
-                layers = [nn.ReLU(inplace=True), nn.ConvTranspose2d(incoming, config.out_channels, 4, 2, 1),
-                          nn.Tanh()]
+                outputs = config.out_channels + (1 if config.input_gate else 0)
+                layers = [nn.ReLU(inplace=True), nn.ConvTranspose2d(incoming, outputs, 4, 2, 1)]
+                if not config.input_gate:
+                    layers.append(nn.Tanh())
             else:
                 layers = [nn.ReLU(inplace=True),
                           nn.ConvTranspose2d(incoming, widths[level - 1], 4, 2, 1, bias=False),
@@ -107,7 +117,11 @@ class UnetGenerator(StoredConfig, nn.Module):
         x = self.up[0](skips.pop())
         for block in self.up[1:]:
             x = block(torch.cat([x, skips.pop()], dim=1))
-        return x
+        if not self.config.input_gate:
+            return x
+        channels = self.config.out_channels
+        gate = torch.sigmoid(x[:, channels:])
+        return gate * image[:, :channels] + (1 - gate) * torch.tanh(x[:, :channels])
 
 
 # ---- ResNet generator -------------------------------------------------------------------------------------------

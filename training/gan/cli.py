@@ -20,7 +20,7 @@ examples:
       -i 2000 --out runs/tryon_l1
   # human extractor: photo -> only the person on white (portraits split by photo, webcam sets by set)
   python -m training --model pix2pix --data ../shared/data/portraits/ccp --data ../shared/data/webcam_sets \\
-      --val-sets 4,9,16,20 --size 256x256 --width 16 --depth 6
+      --val-sets 4,9,16,20 --size 256x256 --width 16 --depth 6 --input-gate
   # A|B images from `python -m tools.prepare combine`, or A/ and B/ folders
   python -m training --model pix2pix --data runs/pairs_ab
   # unpaired translation
@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--norm", choices=["instance", "batch"], default="instance",
                         help="normalisation in every network (default instance)")
     parser.add_argument("--dropout", type=float, default=0.5, help="U-Net inner decoder dropout (default 0.5)")
+    parser.add_argument("--input-gate", action="store_true",
+                        help="the U-Net also predicts a per-pixel gate and copies the input's pixels where it is "
+                             "open: for outputs that keep the input's pixels, such as the human extractor")
     parser.add_argument("--l1-only", action="store_true",
                         help="pix2pix without the critic: the L1-regression baseline with the same generator")
     parser.add_argument("--lambda-l1", type=float, default=100.0, help="pix2pix L1 weight (default 100)")
@@ -143,9 +146,9 @@ def main(argv=None) -> int:
             stop_after=args.stop_after, progress=not args.no_progress,
             generator=args.generator or ("unet" if args.model == "pix2pix" else "resnet"), width=args.width,
             depth=args.depth, blocks=args.blocks, critic_width=args.critic_width, critic_layers=args.critic_layers,
-            norm=args.norm, dropout=args.dropout, l1_only=args.l1_only, lambda_l1=args.lambda_l1,
-            lambda_cycle=args.lambda_cycle, lambda_identity=args.lambda_identity, pool_size=args.pool_size,
-            jitter=args.jitter, layout=args.layout, data_description=described)
+            norm=args.norm, dropout=args.dropout, input_gate=args.input_gate, l1_only=args.l1_only,
+            lambda_l1=args.lambda_l1, lambda_cycle=args.lambda_cycle, lambda_identity=args.lambda_identity,
+            pool_size=args.pool_size, jitter=args.jitter, layout=args.layout, data_description=described)
         if args.model == "pix2pix":
             metrics = train_pix2pix(settings, data, process)
         else:

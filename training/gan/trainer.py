@@ -58,6 +58,7 @@ class GanSettings:
     critic_layers: int = 3
     norm: str = "instance"
     dropout: float = 0.5
+    input_gate: bool = False  # U-Net only: blend the input's pixels into the output through a predicted gate
     l1_only: bool = False  # pix2pix without the critic: the L1 baseline
     lambda_l1: float = 100.0
     lambda_cycle: float = 10.0
@@ -86,7 +87,10 @@ def linear_decay(step: int, iterations: int) -> float:
 def make_generator(settings: GanSettings, in_channels: int, out_channels: int = 3) -> nn.Module:
     if settings.generator == "unet":
         return UnetGenerator(UnetGeneratorConfig(in_channels, out_channels, settings.width, settings.depth,
-                                                 norm=settings.norm, dropout=settings.dropout))
+                                                 norm=settings.norm, dropout=settings.dropout,
+                                                 input_gate=settings.input_gate))
+    if settings.input_gate:
+        raise ValueError("--input-gate needs the U-Net generator (--generator unet)")
     if settings.generator == "resnet":
         return ResnetGenerator(ResnetGeneratorConfig(in_channels, out_channels, settings.width, settings.blocks,
                                                      norm=settings.norm))
@@ -192,7 +196,7 @@ class Run:
                 network.load_state_dict(states[name])
             except RuntimeError as exc:
                 raise ValueError(f"{path}: the {name} does not match this run's settings (pass the same --width, "
-                                 f"--depth, --norm and --size as the first run): {exc}") from exc
+                                 f"--depth, --norm, --input-gate and --size as the first run): {exc}") from exc
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(payload["optimizers"][name])
             self.schedulers[name].load_state_dict(payload["schedulers"][name])
