@@ -186,18 +186,15 @@ def person_items(args):
 
 
 def person(args) -> int:
-    from models.gan.extractors import PersonExtractor
+    from models.gan.extractors import MaskNet, PersonExtractor
     from models.gan.imaging import white_cutout
-    from models.segmenter import Segmenter
 
     items = person_items(args)
     if not items:
         print("error: no held-out frames found; check --data and --sets", file=sys.stderr)
         return 2
     extractor = PersonExtractor(args.model, "cpu")
-    single = Segmenter.load(args.single, device="cpu", precision="fp32")
-    methods = [Method("single-frame mask net cut-out (baseline)",
-                      lambda image: white_cutout(image, single.segment(image) > 0.5)),
+    methods = [Method("single-frame mask net cut-out (baseline)", MaskNet(args.single, "cpu").cutout),
                Method("pix2pix extractor, photo pixels (ours)", extractor.extract),
                Method("pix2pix extractor, raw output", lambda image: extractor.extract(image, keep_pixels=False))]
     groups: Dict[str, Dict[str, List[Dict[str, float]]]] = {}

@@ -72,6 +72,18 @@ def test_an_open_input_gate_passes_the_input_through_and_a_shut_one_generates():
     assert (generated - image[:, :3]).abs().mean() > 0.1
 
 
+def test_the_gate_logits_are_those_of_the_gate_the_output_used():
+    generator = UnetGenerator(UnetGeneratorConfig(width=8, depth=4, input_gate=True)).eval()
+    image = torch.rand(1, 3, 64, 64) * 2 - 1
+    _force_gate(generator, 3.0)
+    with torch.no_grad():
+        output, logits = generator(image, with_gate_logits=True)
+        assert torch.equal(output, generator(image))
+    assert logits.shape == (1, 1, 64, 64) and torch.allclose(logits, torch.full_like(logits, 3.0))
+    with pytest.raises(ValueError, match="input_gate"):
+        UnetGenerator(UnetGeneratorConfig(width=8, depth=4))(image, with_gate_logits=True)
+
+
 def test_an_input_gate_needs_as_many_input_channels_as_it_copies():
     with pytest.raises(ValueError, match="input has only 1"):
         UnetGenerator(UnetGeneratorConfig(in_channels=1, out_channels=3, width=8, depth=4, input_gate=True))

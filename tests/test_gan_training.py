@@ -127,18 +127,44 @@ def test_resuming_with_another_model_kind_is_refused(tryon, tmp_path):
         train_pix2pix(tiny(tmp_path, l1_only=True, resume=tmp_path / "last.pt"), data)
 
 
-def test_a_gated_generator_trains_on_cut_outs_and_its_checkpoint_keeps_the_gate(shared, tmp_path):
+def two_capture_sets(shared, tmp_path):
     sets = tmp_path / "sets"
     sets.mkdir()
     for number in (1, 2):
         os.symlink(shared("data", "webcam_sets", f"set{number}"), sets / f"set{number}")
-    data = load_paired([sets], val_sets={2})
+    return load_paired([sets], val_sets={2})
+
+
+def test_a_gated_generator_trains_on_cut_outs_and_its_checkpoint_keeps_the_gate(shared, tmp_path):
+    data = two_capture_sets(shared, tmp_path)
     train_pix2pix(tiny(tmp_path / "run", input_gate=True, iterations=2, val_every=2), data)
     generator, payload = load_checkpoint(tmp_path / "run" / "last.pt")
     assert generator.config.input_gate and payload["layout"] == "cutout"
     with torch.no_grad():
         output = generator.eval()(torch.rand(1, 3, 64, 48) * 2 - 1)
     assert output.shape == (1, 3, 64, 48) and output.abs().max() <= 1.0
+
+
+def test_the_gate_loss_teaches_the_gate_the_true_silhouette(shared, tmp_path):
+    torch.set_num_threads(1)
+    data = two_capture_sets(shared, tmp_path)
+    settings = tiny(tmp_path / "run", input_gate=True, lambda_gate=1.0, lambda_l1=0.0, l1_only=True, lr=2e-3,
+                    iterations=40, val_every=40, log_every=10, batch_size=4)
+    train_pix2pix(settings, data)
+    rows = [row for row in read_checkpoint(tmp_path / "run" / "last.pt")["history"] if "loss_gate" in row]
+    assert len(rows) == 4
+    assert rows[-1]["loss_gate"] < 0.75 * rows[0]["loss_gate"]
+
+
+def test_the_gate_loss_is_refused_without_a_gate(shared, tmp_path):
+    with pytest.raises(ValueError, match="--lambda-gate needs --input-gate"):
+        train_pix2pix(tiny(tmp_path / "run", lambda_gate=1.0), two_capture_sets(shared, tmp_path))
+
+
+def test_a_mask_hint_is_only_for_cut_out_data(tryon):
+    from training.gan.data import GanDataError
+    with pytest.raises(GanDataError, match="--mask-hint needs cut-out data"):
+        load_paired([tryon], mask_hint=lambda image: np.ones(image.shape[:2], bool))
 
 
 def test_only_the_unet_takes_an_input_gate(tmp_path):

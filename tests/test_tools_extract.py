@@ -7,9 +7,11 @@ import pytest
 import torch
 
 from fileio.capture_sets import read_image
-from models.gan.extractors import DEFAULT_EXTRACTOR_WEIGHTS, GarmentSegmenter
+from models.checkpoint import CheckpointError, read_checkpoint
+from models.gan.extractors import DEFAULT_EXTRACTOR_WEIGHTS, GarmentSegmenter, PersonExtractor
 from models.gan.tryon import is_held_out
 from tools.extract import main as extract
+from training.__main__ import main as training_main
 from training.gan.data import load_paired
 from training.gan.trainer import GanSettings, train_pix2pix
 
@@ -87,6 +89,45 @@ def test_garment_refuses_a_person_checkpoint_and_a_mask_of_another_size(tryon, p
     assert extract(["garment", photo, "--mask", str(tmp_path / "small.png"), "--out", str(tmp_path / "o"),
                     "--model", str(garment_checkpoint)]) == 1
     assert "small.png" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def hinted_person_checkpoint(shared, tmp_path_factory):
+    """Two steps of the command-line trainer with --mask-hint on capture sets 1 and 4."""
+    sets = tmp_path_factory.mktemp("hinted_sets")
+    for number in (1, 4):
+        os.symlink(shared("data", "webcam_sets", f"set{number}"), sets / f"set{number}")
+    out = tmp_path_factory.mktemp("hinted_run")
+    assert training_main(["--model", "pix2pix", "--data", str(sets), "--val-sets", "4", "--size", "64x64",
+                          "--width", "8", "--depth", "4", "--critic-width", "8", "-i", "2", "-b", "2",
+                          "--val-every", "2", "--val-limit", "1", "--input-gate", "--mask-hint", "--threads", "1",
+                          "--no-progress", "--out", str(out)]) == 0
+    return out / "last.pt"
+
+
+def test_a_hinted_person_extractor_shows_its_generator_the_mask_nets_person(shared, hinted_person_checkpoint):
+    from fileio.capture_sets import read_mask
+    from metrics.mask_metrics import iou
+
+    extractor = PersonExtractor(hinted_person_checkpoint, "cpu")
+    frame = read_image(shared("data", "webcam_sets", "set4", "1.png"))
+    truth = read_mask(shared("data", "webcam_sets", "set4", "1_mask.png"))
+    source, (height, width) = extractor.generator_input(frame)
+    assert source.shape == (4, 64, 64)
+    hint = source[3].numpy() > 0
+    small_truth = cv2.resize(truth.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+    assert iou(hint[:height, :width], small_truth) > 0.85  # a held-out frame: the person, not the room
+    assert not hint[height:].any() and not hint[:, width:].any()  # the letterbox padding holds nobody
+    assert extractor.extract(frame).shape == frame.shape
+
+
+def test_a_four_channel_person_checkpoint_that_names_no_hint_is_refused(hinted_person_checkpoint, tmp_path):
+    payload = read_checkpoint(hinted_person_checkpoint)
+    assert payload["mask_hint"] == DEFAULT_EXTRACTOR_WEIGHTS["person_mask_net"].name
+    payload["mask_hint"] = None
+    torch.save(payload, tmp_path / "unhinted.pt")
+    with pytest.raises(CheckpointError, match="--mask-hint"):
+        PersonExtractor(tmp_path / "unhinted.pt", "cpu")
 
 
 def test_person_keeps_the_input_size_and_skips_an_unreadable_file(shared, person_checkpoint, tmp_path, capsys):

@@ -150,11 +150,8 @@ def person(args) -> int:
         raise UsageError("nothing to do: pass one or more IMAGE files or folders of images")
     out = Path(args.out)
     if args.method == "mask-net":
-        from models.checkpoint import DEFAULT_WEIGHTS
-        from models.gan.imaging import white_cutout
-        from models.segmenter import Segmenter
-        segmenter = Segmenter.load(args.model or DEFAULT_WEIGHTS["single"], device=args.device)
-        cut = lambda image: white_cutout(image, segmenter.segment(image) > 0.5)  # noqa: E731
+        from models.gan.extractors import MaskNet
+        cut = MaskNet(args.model, args.device).cutout
     else:
         extractor = PersonExtractor(args.model, args.device)
         cut = lambda image: extractor.extract(image, keep_pixels=not args.raw)  # noqa: E731

@@ -3,7 +3,8 @@
 - GarmentExtractor: a person photo and the mask of the garment they wear -> a frontal product photo of it.
 - GarmentSegmenter: a person photo -> the worn garment's mask (the single-frame U-Net trained on parse maps), so
   the garment extractor also works from a photo alone.
-- PersonExtractor: a photo -> the same photo with only the person kept, on white.
+- PersonExtractor: a photo -> the same photo with only the person kept, on white. A generator trained with
+  `--mask-hint` also takes the single-frame mask network's person mask as a 4th channel (MaskNet).
 """
 from pathlib import Path
 from typing import Optional, Tuple, Union
@@ -13,12 +14,13 @@ import numpy as np
 import torch
 
 from models.checkpoint import WEIGHTS_DIR, CheckpointError, load_checkpoint
-from models.gan.imaging import garment_input, letterbox, to_image, to_tensor, white_cutout
+from models.gan.imaging import garment_input, letterbox, mask_channel, to_image, to_tensor, white_cutout
 
 DEFAULT_EXTRACTOR_WEIGHTS = {
     "garment": WEIGHTS_DIR / "garment_extractor.pt",
     "garment_segmenter": WEIGHTS_DIR / "garment_segmenter.pt",
     "person": WEIGHTS_DIR / "person_extractor.pt",
+    "person_mask_net": WEIGHTS_DIR / "single.pt",
 }
 PRODUCT_SIZE_HW = (256, 192)  # the try-on product photo's size (height, width)
 PathLike = Union[str, Path]
@@ -51,6 +53,7 @@ class ImageTranslator:
         self.model = model.to(self.device).eval()
         self.size_hw: Tuple[int, int] = tuple(payload.get("size") or (256, 256))
         self.in_channels = model.config.in_channels
+        self.mask_hint: Optional[str] = payload.get("mask_hint")  # weights file of the hint's mask net, if any
 
     @torch.inference_mode()
     def run(self, source: torch.Tensor) -> np.ndarray:
@@ -79,17 +82,29 @@ class GarmentExtractor:
         return product
 
 
-class GarmentSegmenter:
+class MaskNet:
+    """A single-frame mask network as a boolean mask maker: the person mask net (the default weights of `kind`
+    "person_mask_net") or the garment segmenter."""
+
+    def __init__(self, path: Optional[PathLike] = None, device: str = "auto", kind: str = "person_mask_net"):
+        from models.segmenter import Segmenter
+        # PyTorch fp32, like the extractor it feeds: no per-machine runtime measurement before the first photo.
+        self.segmenter = Segmenter.load(resolve_weights(path, kind), device=device, precision="fp32",
+                                        runtime="torch")
+
+    def mask(self, image_bgr: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+        return self.segmenter.segment(image_bgr) > threshold
+
+    def cutout(self, image_bgr: np.ndarray) -> np.ndarray:
+        """The mask net's own extraction: the photo's pixels under its mask, on white."""
+        return white_cutout(image_bgr, self.mask(image_bgr))
+
+
+class GarmentSegmenter(MaskNet):
     """The worn garment's mask from a photo alone (labels 5, 6, 7 of the parse maps it was trained on)."""
 
     def __init__(self, path: Optional[PathLike] = None, device: str = "auto"):
-        from models.segmenter import Segmenter
-        # PyTorch fp32, like the extractor it feeds: no per-machine runtime measurement before the first photo.
-        self.segmenter = Segmenter.load(resolve_weights(path, "garment_segmenter"), device=device, precision="fp32",
-                                        runtime="torch")
-
-    def mask(self, person_bgr: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-        return self.segmenter.segment(person_bgr) > threshold
+        super().__init__(path, device, kind="garment_segmenter")
 
 
 class PersonExtractor:
@@ -102,13 +117,32 @@ class PersonExtractor:
 
     def __init__(self, path: Optional[PathLike] = None, device: str = "auto"):
         self.translator = ImageTranslator(resolve_weights(path, "person"), device, expected_layout="cutout")
+        self.hint: Optional[MaskNet] = None
+        if self.translator.in_channels == 4:
+            if not self.translator.mask_hint:
+                raise CheckpointError(f"{path or 'the default person extractor'} takes 4 input channels but names "
+                                      f"no mask net for its hint; retrain it with --mask-hint")
+            hint_weights = WEIGHTS_DIR / self.translator.mask_hint
+            if not hint_weights.is_file():
+                raise CheckpointError(f"the person extractor's hint needs {hint_weights}, which is missing; "
+                                      f"restore it from the repository")
+            self.hint = MaskNet(hint_weights, device)
+
+    def generator_input(self, image_bgr: np.ndarray) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """The photo letterboxed to the training size (with the hint mask as a 4th channel where the generator
+        takes one), and the size the photo fills inside the box."""
+        boxed, filled_hw = letterbox(image_bgr, self.translator.size_hw)
+        if self.hint is None:
+            return to_tensor(boxed), filled_hw
+        boxed_mask, _ = letterbox(self.hint.mask(image_bgr), self.translator.size_hw, fill=0)
+        return torch.cat([to_tensor(boxed), mask_channel(boxed_mask)], 0), filled_hw
 
     def generate(self, image_bgr: np.ndarray) -> np.ndarray:
         """The generator's output at the photo's size."""
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise ValueError(f"extract() needs an HxWx3 BGR photo, got shape {image_bgr.shape}")
-        boxed, (resized_h, resized_w) = letterbox(image_bgr, self.translator.size_hw)
-        output = self.translator.run(to_tensor(boxed))[:resized_h, :resized_w]
+        source, (resized_h, resized_w) = self.generator_input(image_bgr)
+        output = self.translator.run(source)[:resized_h, :resized_w]
         return cv2.resize(output, (image_bgr.shape[1], image_bgr.shape[0]), interpolation=cv2.INTER_LINEAR)
 
     def extract(self, image_bgr: np.ndarray, keep_pixels: bool = True) -> np.ndarray:

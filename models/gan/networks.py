@@ -104,7 +104,11 @@ class UnetGenerator(StoredConfig, nn.Module):
             self.up.append(nn.Sequential(*layers))
         init_normal(self)
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, with_gate_logits: bool = False):
+        """The output image; with with_gate_logits (gated networks only), (output, gate logits before the sigmoid)
+        so that a trainer can supervise the gate directly."""
+        if with_gate_logits and not self.config.input_gate:
+            raise ValueError("with_gate_logits needs a U-Net built with input_gate")
         multiple = self.config.size_multiple
         if image.shape[-2] % multiple or image.shape[-1] % multiple:
             raise ValueError(f"U-Net input {tuple(image.shape[-2:])}: each side must be a multiple of {multiple} "
@@ -120,8 +124,10 @@ class UnetGenerator(StoredConfig, nn.Module):
         if not self.config.input_gate:
             return x
         channels = self.config.out_channels
-        gate = torch.sigmoid(x[:, channels:])
-        return gate * image[:, :channels] + (1 - gate) * torch.tanh(x[:, :channels])
+        gate_logits = x[:, channels:]
+        gate = torch.sigmoid(gate_logits)
+        output = gate * image[:, :channels] + (1 - gate) * torch.tanh(x[:, :channels])
+        return (output, gate_logits) if with_gate_logits else output
 
 
 # ---- ResNet generator -------------------------------------------------------------------------------------------
@@ -179,7 +185,11 @@ class ResnetGenerator(StoredConfig, nn.Module):
         self.body = nn.Sequential(*layers)
         init_normal(self)
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, with_gate_logits: bool = False):
+        """The output image; with with_gate_logits (gated networks only), (output, gate logits before the sigmoid)
+        so that a trainer can supervise the gate directly."""
+        if with_gate_logits and not self.config.input_gate:
+            raise ValueError("with_gate_logits needs a U-Net built with input_gate")
         multiple = self.config.size_multiple
         if image.shape[-2] % multiple or image.shape[-1] % multiple:
             raise ValueError(f"ResNet generator input {tuple(image.shape[-2:])}: each side must be a multiple of "

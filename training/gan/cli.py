@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-gate", action="store_true",
                         help="the U-Net also predicts a per-pixel gate and copies the input's pixels where it is "
                              "open: for outputs that keep the input's pixels, such as the human extractor")
+    parser.add_argument("--mask-hint", action="store_true",
+                        help="cut-out data: give the generator the shipped single-frame mask net's person mask as a "
+                             "4th input channel (the extractor makes the same mask at run time)")
+    parser.add_argument("--lambda-gate", type=float, default=0.0,
+                        help="with --input-gate on data with true masks: weight of a cross-entropy between the gate "
+                             "and the mask, so the gate learns the silhouette directly (default 0: off)")
     parser.add_argument("--l1-only", action="store_true",
                         help="pix2pix without the critic: the L1-regression baseline with the same generator")
     parser.add_argument("--lambda-l1", type=float, default=100.0, help="pix2pix L1 weight (default 100)")
@@ -117,19 +123,27 @@ def main(argv=None) -> int:
     from training.gan.trainer import GanSettings, train_cyclegan, train_pix2pix
     from training.loop import start_process
 
+    if args.lambda_gate < 0:
+        parser.error(f"--lambda-gate {args.lambda_gate}: must be 0 or more")
     configure_process(threads=args.threads or None)
     out = args.out or REPO_ROOT / "runs" / (f"{args.model}_l1" if args.l1_only else args.model)
+    hint, mask_hint = None, None  # --mask-hint: the mask net and its weights file name
     try:
         if args.model == "pix2pix":
             if not args.data:
                 parser.error("--model pix2pix needs --data DIR (paired data)")
+            if args.mask_hint:
+                from models.gan.extractors import DEFAULT_EXTRACTOR_WEIGHTS, MaskNet
+                hint = MaskNet(device=args.device)
+                mask_hint = DEFAULT_EXTRACTOR_WEIGHTS["person_mask_net"].name
             data = load_paired(args.data, args.val_fraction, args.split_seed, parse_val_sets(args.val_sets),
-                               args.layout, parse_val_sequences(args.val_sequences), not args.no_progress)
+                               args.layout, parse_val_sequences(args.val_sequences), not args.no_progress,
+                               hint.mask if hint else None)
             default_size = (256, 192) if data.layout == "tryon" else (256, 256)
             described = [str(d) for d in args.data]
         else:
-            if args.l1_only:
-                parser.error("--l1-only applies to pix2pix only")
+            if args.l1_only or args.mask_hint:
+                parser.error("--l1-only and --mask-hint apply to pix2pix only")
             if not args.data_a or not args.data_b:
                 parser.error("--model cyclegan needs --data-a DIR and --data-b DIR (unpaired images)")
             data = load_unpaired(args.data_a, args.data_b, args.val_fraction)
@@ -146,7 +160,8 @@ def main(argv=None) -> int:
             stop_after=args.stop_after, progress=not args.no_progress,
             generator=args.generator or ("unet" if args.model == "pix2pix" else "resnet"), width=args.width,
             depth=args.depth, blocks=args.blocks, critic_width=args.critic_width, critic_layers=args.critic_layers,
-            norm=args.norm, dropout=args.dropout, input_gate=args.input_gate, l1_only=args.l1_only,
+            norm=args.norm, dropout=args.dropout, input_gate=args.input_gate,
+            mask_hint=mask_hint, lambda_gate=args.lambda_gate, l1_only=args.l1_only,
             lambda_l1=args.lambda_l1, lambda_cycle=args.lambda_cycle, lambda_identity=args.lambda_identity,
             pool_size=args.pool_size, jitter=args.jitter, layout=args.layout, data_description=described)
         if args.model == "pix2pix":

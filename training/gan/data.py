@@ -133,11 +133,15 @@ def paired_folder_examples(folder: Path) -> List[PairedExample]:
     return examples
 
 
+MaskHint = Callable[[np.ndarray], np.ndarray]  # BGR photo -> boolean person mask, the 4th input channel
+
+
 def cutout_examples(folders: Sequence[Path], val_fraction: float, split_seed: int, val_sets: Optional[set],
-                    val_sequences: Optional[set] = None, progress: bool = False
+                    val_sequences: Optional[set] = None, progress: bool = False, mask_hint: Optional[MaskHint] = None
                     ) -> Tuple[List[PairedExample], List[PairedExample]]:
     """Portraits, capture sets and sequence folders, read and split by the segmentation trainer's own loader:
-    portraits by photo (val_fraction, split_seed), capture sets by set, sequences by sequence."""
+    portraits by photo (val_fraction, split_seed), capture sets by set, sequences by sequence. With mask_hint,
+    each photo's hint mask is made once here, on the whole photo, as the extractor makes it at run time."""
     from training.data import DataError, load_pool
 
     try:
@@ -146,13 +150,21 @@ def cutout_examples(folders: Sequence[Path], val_fraction: float, split_seed: in
     except DataError as exc:
         raise GanDataError(str(exc)) from exc
 
-    def example(name, image, mask):
-        return PairedExample(name, lambda: (image, None, white_cutout(image, mask), mask))
+    def example(name, image, mask, hint):
+        return PairedExample(name, lambda: (image, hint, white_cutout(image, mask), mask))
 
-    train = [example(p.name, p.image, p.mask) for p in pool.train_photos]
-    train += [example(p.name, p.frame, p.mask) for p in pool.train_pairs]
-    val = [example(p.name, p.image, p.mask) for p in pool.val_photos]
-    val += [example(p.name, p.frame, p.mask) for p in pool.val_pairs]
+    def examples(named_pictures, description):
+        named_pictures = list(named_pictures)
+        if mask_hint is not None and progress:
+            from tqdm import tqdm
+            named_pictures = tqdm(named_pictures, desc=description, dynamic_ncols=True)
+        return [example(name, image, mask, None if mask_hint is None else mask_hint(image))
+                for name, image, mask in named_pictures]
+
+    train = examples([(p.name, p.image, p.mask) for p in pool.train_photos] +
+                     [(p.name, p.frame, p.mask) for p in pool.train_pairs], "hint masks, training")
+    val = examples([(p.name, p.image, p.mask) for p in pool.val_photos] +
+                   [(p.name, p.frame, p.mask) for p in pool.val_pairs], "hint masks, held out")
     return train, val
 
 
@@ -170,7 +182,8 @@ def split_folder(folder: Path, read: Callable[[Path], List[PairedExample]],
 
 def load_paired(folders: Sequence[Path], val_fraction: float = 0.1, split_seed: int = 0,
                 val_sets: Optional[set] = None, layout: str = "auto", val_sequences: Optional[set] = None,
-                progress: bool = False) -> PairedData:
+                progress: bool = False, mask_hint: Optional[MaskHint] = None) -> PairedData:
+    """With mask_hint (cutout data only), the input gains a 4th channel: that function's mask of the photo."""
     train, val, layouts, cutout_folders = [], [], set(), []
     for folder in map(Path, folders):
         kind = detect_layout(folder) if layout == "auto" else layout
@@ -189,7 +202,8 @@ def load_paired(folders: Sequence[Path], val_fraction: float = 0.1, split_seed: 
         train += part[0]
         val += part[1]
     if cutout_folders:
-        part = cutout_examples(cutout_folders, val_fraction, split_seed, val_sets, val_sequences, progress)
+        part = cutout_examples(cutout_folders, val_fraction, split_seed, val_sets, val_sequences, progress,
+                               mask_hint)
         train += part[0]
         val += part[1]
     if len(layouts) > 1:
@@ -198,7 +212,10 @@ def load_paired(folders: Sequence[Path], val_fraction: float = 0.1, split_seed: 
     if not train:
         raise GanDataError("no training pairs: every pair was held out; lower --val-fraction")
     kind = layouts.pop()
-    return PairedData(kind, train, val, 4 if kind == "tryon" else 3, kind in ("tryon", "cutout"),
+    if mask_hint is not None and kind != "cutout":
+        raise GanDataError(f"--mask-hint needs cut-out data (portraits, capture sets, sequences), not {kind} data")
+    return PairedData(kind, train, val, 4 if kind == "tryon" or mask_hint is not None else 3,
+                      kind in ("tryon", "cutout"),
                       "letterbox" if kind == "cutout" else "stretch")
 
 
@@ -244,11 +261,13 @@ def prepare_pair(example: PairedExample, size_hw: Tuple[int, int], rng: Optional
 
 
 class PairedSamples(Dataset):
-    """Sample number -> (input, target) with augmentation; unbounded, the step sampler picks the numbers."""
+    """Sample number -> (input, target) with augmentation; unbounded, the step sampler picks the numbers.
+    With with_masks, (input, target, target mask as a 1 x H x W float tensor) for data that has target masks."""
 
     def __init__(self, examples: Sequence[PairedExample], size_hw: Tuple[int, int], seed: int, jitter: float,
-                 fit: str = "stretch"):
+                 fit: str = "stretch", with_masks: bool = False):
         self.examples, self.size_hw, self.seed, self.jitter, self.fit = list(examples), size_hw, seed, jitter, fit
+        self.with_masks = with_masks
 
     def __len__(self):
         return 2 ** 62
@@ -258,8 +277,13 @@ class PairedSamples(Dataset):
         # Epochs in a seeded order: every example once before any twice.
         epoch, position = divmod(number, len(self.examples))
         order = np.random.default_rng([self.seed, epoch, 1]).permutation(len(self.examples))
-        source, target, _ = prepare_pair(self.examples[order[position]], self.size_hw, rng, self.jitter, self.fit)
-        return source, target
+        example = self.examples[order[position]]
+        source, target, target_mask = prepare_pair(example, self.size_hw, rng, self.jitter, self.fit)
+        if not self.with_masks:
+            return source, target
+        if target_mask is None:
+            raise GanDataError(f"{example.name}: no target mask, which the gate loss needs")
+        return source, target, torch.from_numpy(target_mask.astype(np.float32))[None]
 
 
 # ---- unpaired pools ---------------------------------------------------------------------------------------------

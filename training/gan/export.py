@@ -1,9 +1,9 @@
 """python -m training.gan.export: the generator of an image-to-image training checkpoint as a small shipped file.
 
-Keeps the generator's weights and config plus what inference needs (the data layout, the input size and how the
-input was fitted); drops the critic(s), the optimizers and the history. A cycleGAN checkpoint keeps both
-generators: A->B as the file's model and B->A under "networks". The written file is loaded back and checked to give
-the same output as the training checkpoint, in every direction it holds.
+Keeps the generator's weights and config plus what inference needs (the data layout, the input size, how the
+input was fitted and which mask net makes a hint channel); drops the critic(s), the optimizers and the history. A
+cycleGAN checkpoint keeps both generators: A->B as the file's model and B->A under "networks". The written file is
+loaded back and checked to give the same output as the training checkpoint, in every direction it holds.
 """
 import argparse
 import sys
@@ -14,7 +14,7 @@ import torch
 from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from models.gan.translation import generator_from_record
 
-KEPT_KEYS = ("model_option", "layout", "fit", "size", "l1_only", "step", "iterations", "settings")
+KEPT_KEYS = ("model_option", "layout", "fit", "size", "mask_hint", "l1_only", "step", "iterations", "settings")
 KEPT_NETWORKS = ("generator_b_to_a",)  # the second cycleGAN generator; critics are dropped
 
 

@@ -28,8 +28,8 @@ from training.gan.losses import AdversarialLoss, HistoryPool
 from training.gan.validation import validate_cycle, validate_paired, write_grid
 from training.loop import Process, StepBatches, barrier, rng_state, set_rng_state, start_process
 
-GAN_LOG_COLUMNS = ["step", "loss", "loss_d", "loss_l1", "loss_cycle", "lr", "val_l1", "val_iou", "val_box_l1",
-                   "val_box_ssim", "val_cycle_l1", "its_per_s", "elapsed_s"]
+GAN_LOG_COLUMNS = ["step", "loss", "loss_d", "loss_l1", "loss_gate", "loss_cycle", "lr", "val_l1", "val_iou",
+                   "val_box_l1", "val_box_ssim", "val_cycle_l1", "its_per_s", "elapsed_s"]
 
 
 @dataclass
@@ -59,6 +59,9 @@ class GanSettings:
     norm: str = "instance"
     dropout: float = 0.5
     input_gate: bool = False  # U-Net only: blend the input's pixels into the output through a predicted gate
+    mask_hint: Optional[str] = None  # cut-out data: weights file (in models/weights) of the mask net whose mask
+    # is the 4th input channel; the checkpoint records it so the extractor makes the same hint
+    lambda_gate: float = 0.0  # gated pix2pix on data with target masks: weight of the gate's cross-entropy
     l1_only: bool = False  # pix2pix without the critic: the L1 baseline
     lambda_l1: float = 100.0
     lambda_cycle: float = 10.0
@@ -196,7 +199,8 @@ class Run:
                 network.load_state_dict(states[name])
             except RuntimeError as exc:
                 raise ValueError(f"{path}: the {name} does not match this run's settings (pass the same --width, "
-                                 f"--depth, --norm, --input-gate and --size as the first run): {exc}") from exc
+                                 f"--depth, --norm, --input-gate, --mask-hint and --size as the first run): "
+                                 f"{exc}") from exc
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(payload["optimizers"][name])
             self.schedulers[name].load_state_dict(payload["schedulers"][name])
@@ -328,7 +332,8 @@ def train_pix2pix(settings: GanSettings, data: PairedData, process: Optional[Pro
     if not settings.l1_only:
         networks["critic"] = make_critic(settings, data.input_channels + 3).to(device)
     run = Run(settings, process, networks, "generator",
-              {"l1_only": settings.l1_only, "layout": data.layout, "fit": data.fit, "size": list(settings.size)})
+              {"l1_only": settings.l1_only, "layout": data.layout, "fit": data.fit, "size": list(settings.size),
+               "mask_hint": settings.mask_hint})
     run.add_optimizer("generator", generator.parameters())
     if not settings.l1_only:
         run.add_optimizer("critic", networks["critic"].parameters())
@@ -340,13 +345,26 @@ def train_pix2pix(settings: GanSettings, data: PairedData, process: Optional[Pro
     adversarial = AdversarialLoss("vanilla")
     val_examples = data.val if not settings.val_limit else data.val[:settings.val_limit]
     last_step = min(settings.iterations, settings.stop_after or settings.iterations)
-    loader = _loader(PairedSamples(data.train, settings.size, settings.seed, settings.jitter, data.fit), run, last_step)
+    if bool(settings.mask_hint) != (data.layout == "cutout" and data.input_channels == 4):
+        raise ValueError("settings.mask_hint must name the mask net exactly when the cut-out data carries hint masks")
+    supervise_gate = settings.lambda_gate > 0
+    if supervise_gate and not (settings.input_gate and data.has_target_masks):
+        raise ValueError("--lambda-gate needs --input-gate and data with target masks (portraits, capture sets)")
+    loader = _loader(PairedSamples(data.train, settings.size, settings.seed, settings.jitter, data.fit,
+                                   with_masks=supervise_gate), run, last_step)
     score_key = "val_l1"
 
     def train_step(batch):
-        source, target = batch
-        fake = generator_net(source)
         losses = {}
+        if supervise_gate:
+            # The gate should be open exactly on the person: say so directly instead of only through L1.
+            source, target, mask = batch
+            fake, gate_logits = generator_net(source, with_gate_logits=True)
+            loss_gate = F.binary_cross_entropy_with_logits(gate_logits, mask)
+            losses["loss_gate"] = loss_gate.item()
+        else:
+            source, target = batch
+            fake = generator_net(source)
         if critic is not None:
             real_pair, fake_pair = torch.cat([source, target], 1), torch.cat([source, fake.detach()], 1)
             real_logits, fake_logits = critic_net(torch.cat([real_pair, fake_pair], 0)).chunk(2)
@@ -357,6 +375,8 @@ def train_pix2pix(settings: GanSettings, data: PairedData, process: Optional[Pro
             losses["loss_d"] = loss_d.item()
         loss_l1 = F.l1_loss(fake, target)
         loss_g = settings.lambda_l1 * loss_l1
+        if supervise_gate:
+            loss_g = loss_g + settings.lambda_gate * loss_gate
         if critic is not None:
             frozen(critic, True)  # the plain module: its gradients are not wanted, and DDP is not involved
             loss_g = loss_g + adversarial(critic(torch.cat([source, fake], 1)), True)
