@@ -185,11 +185,7 @@ class ResnetGenerator(StoredConfig, nn.Module):
         self.body = nn.Sequential(*layers)
         init_normal(self)
 
-    def forward(self, image: torch.Tensor, with_gate_logits: bool = False):
-        """The output image; with with_gate_logits (gated networks only), (output, gate logits before the sigmoid)
-        so that a trainer can supervise the gate directly."""
-        if with_gate_logits and not self.config.input_gate:
-            raise ValueError("with_gate_logits needs a U-Net built with input_gate")
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
         multiple = self.config.size_multiple
         if image.shape[-2] % multiple or image.shape[-1] % multiple:
             raise ValueError(f"ResNet generator input {tuple(image.shape[-2:])}: each side must be a multiple of "

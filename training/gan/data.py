@@ -154,7 +154,6 @@ def cutout_examples(folders: Sequence[Path], val_fraction: float, split_seed: in
         return PairedExample(name, lambda: (image, hint, white_cutout(image, mask), mask))
 
     def examples(named_pictures, description):
-        named_pictures = list(named_pictures)
         if mask_hint is not None and progress:
             from tqdm import tqdm
             named_pictures = tqdm(named_pictures, desc=description, dynamic_ncols=True)
