@@ -84,6 +84,49 @@ def test_the_gate_logits_are_those_of_the_gate_the_output_used():
         UnetGenerator(UnetGeneratorConfig(width=8, depth=4))(image, with_gate_logits=True)
 
 
+def test_a_white_gate_draws_where_it_is_open_and_leaves_exact_white_where_it_is_shut():
+    generator = UnetGenerator(UnetGeneratorConfig(in_channels=4, width=8, depth=4, white_gate=True)).eval()
+    image = torch.rand(1, 4, 64, 64) * 2 - 1
+    _force_gate(generator, -40.0)
+    with torch.no_grad():
+        assert torch.equal(generator(image), torch.ones(1, 3, 64, 64))
+    _force_gate(generator, 40.0)
+    with torch.no_grad():
+        drawn, logits = generator(image, with_gate_logits=True)
+    assert drawn.shape == (1, 3, 64, 64) and drawn.abs().max() <= 1.0
+    assert (drawn - 1).abs().mean() > 0.1 and (drawn - image[:, :3]).abs().mean() > 0.1  # neither white nor input
+    assert torch.allclose(logits, torch.full_like(logits, 40.0))
+
+
+def test_a_global_gate_is_decoded_at_the_image_size_and_is_hard_at_inference():
+    generator = UnetGenerator(UnetGeneratorConfig(in_channels=4, width=8, depth=5, white_gate=True,
+                                                  global_gate=True))
+    for height, width in ((128, 96), (256, 192)):
+        image = torch.rand(2, 4, height, width) * 2 - 1
+        generator.train()
+        with torch.no_grad():
+            soft, logits = generator(image, with_gate_logits=True)
+        assert logits.shape == (2, 1, height, width)
+        generator.eval()
+        with torch.no_grad():
+            hard, eval_logits = generator(image, with_gate_logits=True)
+        shut = (eval_logits <= 0).expand_as(hard)
+        assert torch.equal(hard[shut], torch.ones_like(hard[shut]))  # exact white where the gate is shut
+        assert (hard[~shut] < 1).float().mean() > 0.9  # drawn where it is open
+        blended = (soft > -1) & (soft < 1)
+        assert blended.float().mean() > 0.5  # in training the gate blends softly, so it has gradients
+
+
+def test_a_global_gate_needs_a_white_gate():
+    with pytest.raises(ValueError, match="white_gate too"):
+        UnetGenerator(UnetGeneratorConfig(width=8, depth=4, global_gate=True))
+
+
+def test_a_unet_has_one_gate_at_most():
+    with pytest.raises(ValueError, match="one gate"):
+        UnetGenerator(UnetGeneratorConfig(width=8, depth=4, input_gate=True, white_gate=True))
+
+
 def test_an_input_gate_needs_as_many_input_channels_as_it_copies():
     with pytest.raises(ValueError, match="input has only 1"):
         UnetGenerator(UnetGeneratorConfig(in_channels=1, out_channels=3, width=8, depth=4, input_gate=True))
@@ -127,6 +170,8 @@ def test_cpu_sized_generators_fit_the_20_mb_budget_and_the_paper_sizes_do_not(tm
 @pytest.mark.parametrize("model", [
     UnetGenerator(UnetGeneratorConfig(in_channels=4, width=8, depth=4, norm="batch")),
     UnetGenerator(UnetGeneratorConfig(width=8, depth=4, input_gate=True)),
+    UnetGenerator(UnetGeneratorConfig(in_channels=4, width=8, depth=4, white_gate=True)),
+    UnetGenerator(UnetGeneratorConfig(in_channels=4, width=8, depth=5, white_gate=True, global_gate=True)),
     ResnetGenerator(ResnetGeneratorConfig(width=8, blocks=1)),
     PatchDiscriminator(PatchDiscriminatorConfig(in_channels=7, width=8, norm="instance")),
 ])

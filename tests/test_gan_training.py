@@ -156,8 +156,23 @@ def test_the_gate_loss_teaches_the_gate_the_true_silhouette(shared, tmp_path):
     assert rows[-1]["loss_gate"] < 0.75 * rows[0]["loss_gate"]
 
 
+@pytest.mark.parametrize("global_gate", [False, True])
+def test_a_white_gate_learns_the_product_silhouette_of_try_on_pairs(tryon, tmp_path, global_gate):
+    torch.set_num_threads(1)
+    settings = tiny(tmp_path / "run", white_gate=True, global_gate=global_gate, lambda_gate=1.0, lambda_l1=0.0,
+                    l1_only=True, lr=2e-3, iterations=40, val_every=40, log_every=10, batch_size=4,
+                    size=(64, 48) if not global_gate else (128, 96), depth=4 if not global_gate else 5)
+    train_pix2pix(settings, load_paired([tryon]))
+    rows = [row for row in read_checkpoint(tmp_path / "run" / "last.pt")["history"] if "loss_gate" in row]
+    assert len(rows) == 4
+    assert rows[-1]["loss_gate"] < 0.75 * rows[0]["loss_gate"]
+    generator, _ = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert generator.config.white_gate and not generator.config.input_gate
+    assert generator.config.global_gate == global_gate
+
+
 def test_the_gate_loss_is_refused_without_a_gate(shared, tmp_path):
-    with pytest.raises(ValueError, match="--lambda-gate needs --input-gate"):
+    with pytest.raises(ValueError, match="--lambda-gate needs --input-gate or --white-gate"):
         train_pix2pix(tiny(tmp_path / "run", lambda_gate=1.0), two_capture_sets(shared, tmp_path))
 
 
@@ -167,7 +182,8 @@ def test_a_mask_hint_is_only_for_cut_out_data(tryon):
         load_paired([tryon], mask_hint=lambda image: np.ones(image.shape[:2], bool))
 
 
-def test_only_the_unet_takes_an_input_gate(tmp_path):
+@pytest.mark.parametrize("gate", ["input_gate", "white_gate"])
+def test_only_the_unet_takes_a_gate(tmp_path, gate):
     from training.gan.trainer import make_generator
-    with pytest.raises(ValueError, match="--input-gate"):
-        make_generator(tiny(tmp_path, generator="resnet", input_gate=True), 3)
+    with pytest.raises(ValueError, match="need the U-Net generator"):
+        make_generator(tiny(tmp_path, generator="resnet", **{gate: True}), 3)

@@ -49,6 +49,17 @@ class UnetGeneratorConfig:
     # A per-pixel gate g in [0, 1] beside the output: g * input + (1 - g) * generated. For tasks whose output keeps
     # the input's pixels (the human extractor), the generator then decides where, not how to redraw them.
     input_gate: bool = False
+    # Or g * generated + (1 - g) * white: for outputs that are one object on white (the garment extractor), the gate
+    # is the object's silhouette and everything outside it is exactly white.
+    white_gate: bool = False
+    # With white_gate: decode the gate from the bottleneck alone (a whole-image code, no skips) instead of the
+    # output layer. A product photo's silhouette is a whole-garment decision (sleeve length, cut); the skips would
+    # tie it to where the garment lies in the input.
+    global_gate: bool = False
+
+    @property
+    def gated(self) -> bool:
+        return self.input_gate or self.white_gate
 
     @property
     def size_multiple(self) -> int:
@@ -59,8 +70,8 @@ class UnetGenerator(StoredConfig, nn.Module):
     """Encoder of stride-2 4x4 convs, decoder of stride-2 4x4 transposed convs, skips between mirrored levels.
 
     Each stride-2 layer halves or doubles a side exactly, so any side that is a multiple of 2**depth works.
-    With config.input_gate the last layer also predicts the gate that blends the input's first out_channels
-    channels into the output.
+    With config.input_gate (or white_gate) the last layer also predicts the gate that blends the input's first
+    out_channels channels (or white) into the output; with global_gate a GlobalGateHead predicts it instead.
     """
     ARCH = "unet_generator"
 
@@ -71,6 +82,10 @@ class UnetGenerator(StoredConfig, nn.Module):
             raise ValueError(f"U-Net depth {config.depth}: needs at least 2 levels")
         if config.norm not in NORMS:
             raise ValueError(f"unknown norm {config.norm!r}; choose one of {', '.join(NORMS)}")
+        if config.input_gate and config.white_gate:
+            raise ValueError("a U-Net has one gate: input_gate or white_gate, not both")
+        if config.global_gate and not config.white_gate:
+            raise ValueError("global_gate decodes a white gate; build the U-Net with white_gate too")
         if config.input_gate and config.in_channels < config.out_channels:
             raise ValueError(f"an input gate copies the input's first {config.out_channels} channels, but the "
                              f"input has only {config.in_channels}")
@@ -90,9 +105,9 @@ class UnetGenerator(StoredConfig, nn.Module):
         for level in reversed(range(config.depth)):
             incoming = widths[level] if level == config.depth - 1 else 2 * widths[level]
             if level == 0:
-                outputs = config.out_channels + (1 if config.input_gate else 0)
+                outputs = config.out_channels + (1 if config.gated and not config.global_gate else 0)
                 layers = [nn.ReLU(inplace=True), nn.ConvTranspose2d(incoming, outputs, 4, 2, 1)]
-                if not config.input_gate:
+                if not config.gated:
                     layers.append(nn.Tanh())
             else:
                 layers = [nn.ReLU(inplace=True),
@@ -102,13 +117,14 @@ class UnetGenerator(StoredConfig, nn.Module):
                 if 0 < blocks_from_bottom <= config.dropout_blocks and config.dropout > 0:
                     layers.append(nn.Dropout(config.dropout))
             self.up.append(nn.Sequential(*layers))
+        self.gate_head = GlobalGateHead(widths[-1], config.width, config.norm) if config.global_gate else None
         init_normal(self)
 
     def forward(self, image: torch.Tensor, with_gate_logits: bool = False):
         """The output image; with with_gate_logits (gated networks only), (output, gate logits before the sigmoid)
         so that a trainer can supervise the gate directly."""
-        if with_gate_logits and not self.config.input_gate:
-            raise ValueError("with_gate_logits needs a U-Net built with input_gate")
+        if with_gate_logits and not self.config.gated:
+            raise ValueError("with_gate_logits needs a U-Net built with input_gate or white_gate")
         multiple = self.config.size_multiple
         if image.shape[-2] % multiple or image.shape[-1] % multiple:
             raise ValueError(f"U-Net input {tuple(image.shape[-2:])}: each side must be a multiple of {multiple} "
@@ -118,16 +134,55 @@ class UnetGenerator(StoredConfig, nn.Module):
         for block in self.down:
             x = block(x)
             skips.append(x)
-        x = self.up[0](skips.pop())
+        bottleneck = skips.pop()
+        x = self.up[0](bottleneck)
         for block in self.up[1:]:
             x = block(torch.cat([x, skips.pop()], dim=1))
-        if not self.config.input_gate:
+        if not self.config.gated:
             return x
         channels = self.config.out_channels
-        gate_logits = x[:, channels:]
-        gate = torch.sigmoid(gate_logits)
-        output = gate * image[:, :channels] + (1 - gate) * torch.tanh(x[:, :channels])
+        gate_logits = self.gate_head(bottleneck, image.shape[-2:]) if self.gate_head else x[:, channels:]
+        drawn = torch.tanh(x[:, :channels])
+        if self.config.input_gate:
+            gate = torch.sigmoid(gate_logits)
+            output = gate * image[:, :channels] + (1 - gate) * drawn
+        elif self.training:
+            gate = torch.sigmoid(gate_logits)
+            output = gate * drawn + (1 - gate)  # white is 1 in [-1, 1]
+        else:
+            # Crisp edges at inference, as a product photo has: a soft edge would grey the white around the
+            # silhouette and widen it.
+            output = torch.where(gate_logits > 0, drawn, torch.ones_like(drawn))
         return (output, gate_logits) if with_gate_logits else output
+
+
+class GlobalGateHead(nn.Module):
+    """The U-Net bottleneck pooled to a GATE_GRID code, through a fully connected layer, and decoded by
+    upsampling convolutions into gate logits at the image's size (any size the U-Net takes)."""
+    GATE_GRID = (4, 3)  # rows, columns: the aspect of the 192x256 product photos
+    HIDDEN = 256
+
+    def __init__(self, bottleneck_channels: int, width: int, norm: str):
+        super().__init__()
+        rows, columns = self.GATE_GRID
+        self.code_channels = 4 * width
+        self.code = nn.Sequential(nn.Flatten(), nn.Linear(bottleneck_channels * rows * columns, self.HIDDEN),
+                                  nn.ReLU(inplace=True),
+                                  nn.Linear(self.HIDDEN, self.code_channels * rows * columns), nn.ReLU(inplace=True))
+        layers, channels = [], self.code_channels
+        for next_channels in (4 * width, 2 * width, width, width):  # 4x3 -> 64x48
+            layers += [nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                       nn.Conv2d(channels, next_channels, 3, 1, 1, bias=False), norm_layer(norm, next_channels),
+                       nn.ReLU(inplace=True)]
+            channels = next_channels
+        layers.append(nn.Conv2d(channels, 1, 3, 1, 1))
+        self.decode = nn.Sequential(*layers)
+
+    def forward(self, bottleneck: torch.Tensor, size_hw) -> torch.Tensor:
+        pooled = nn.functional.adaptive_avg_pool2d(bottleneck, self.GATE_GRID)
+        code = self.code(pooled).view(-1, self.code_channels, *self.GATE_GRID)
+        logits = self.decode(code)
+        return nn.functional.interpolate(logits, size=tuple(size_hw), mode="bilinear", align_corners=False)
 
 
 # ---- ResNet generator -------------------------------------------------------------------------------------------

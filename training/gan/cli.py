@@ -14,10 +14,12 @@ PROG = "python -m training --model pix2pix|cyclegan"
 EXAMPLES = """
 examples:
   # garment extractor: person photo + worn-garment mask -> product photo (pairs held out by id)
-  python -m training --model pix2pix --data ../shared/data/tryon --size 192x256 --width 16 --depth 6 -i 2000
+  # (white outside a silhouette decoded from the whole image, taught by the product masks)
+  python -m training --model pix2pix --data ../shared/data/tryon --size 96x128 --width 24 --depth 5 \\
+      --white-gate --global-gate --lambda-gate 10 -i 8000
   # its L1-only baseline, same network and steps
-  python -m training --model pix2pix --l1-only --data ../shared/data/tryon --size 192x256 --width 16 --depth 6 \\
-      -i 2000 --out runs/tryon_l1
+  python -m training --model pix2pix --l1-only --data ../shared/data/tryon --size 96x128 --width 24 --depth 5 \\
+      --white-gate --global-gate --lambda-gate 10 -i 8000 --out runs/tryon_l1
   # human extractor: photo -> only the person on white (portraits split by photo, webcam sets by set)
   python -m training --model pix2pix --data ../shared/data/portraits/ccp --data ../shared/data/webcam_sets \\
       --val-sets 4,9,16,20 --size 256x256 --width 16 --depth 6 --input-gate
@@ -83,12 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-gate", action="store_true",
                         help="the U-Net also predicts a per-pixel gate and copies the input's pixels where it is "
                              "open: for outputs that keep the input's pixels, such as the human extractor")
+    parser.add_argument("--white-gate", action="store_true",
+                        help="the U-Net also predicts a per-pixel gate and draws only where it is open, white "
+                             "elsewhere: for outputs that are one object on white, such as the garment extractor")
+    parser.add_argument("--global-gate", action="store_true",
+                        help="with --white-gate: decode the gate from the U-Net's bottleneck alone, a whole-image "
+                             "decision (the product garment's cut) rather than one tied to where the input lies")
     parser.add_argument("--mask-hint", action="store_true",
                         help="cut-out data: give the generator the shipped single-frame mask net's person mask as a "
                              "4th input channel (the extractor makes the same mask at run time)")
     parser.add_argument("--lambda-gate", type=float, default=0.0,
-                        help="with --input-gate on data with true masks: weight of a cross-entropy between the gate "
-                             "and the mask, so the gate learns the silhouette directly (default 0: off)")
+                        help="with --input-gate or --white-gate on data with true masks: weight of a cross-entropy "
+                             "between the gate and the target's mask, so the gate learns the silhouette directly "
+                             "(default 0: off)")
     parser.add_argument("--l1-only", action="store_true",
                         help="pix2pix without the critic: the L1-regression baseline with the same generator")
     parser.add_argument("--lambda-l1", type=float, default=100.0, help="pix2pix L1 weight (default 100)")
@@ -125,6 +134,10 @@ def main(argv=None) -> int:
 
     if args.lambda_gate < 0:
         parser.error(f"--lambda-gate {args.lambda_gate}: must be 0 or more")
+    if args.input_gate and args.white_gate:
+        parser.error("--input-gate and --white-gate: a generator has one gate; pick one")
+    if args.global_gate and not args.white_gate:
+        parser.error("--global-gate decodes the white gate; add --white-gate")
     configure_process(threads=args.threads or None)
     out = args.out or REPO_ROOT / "runs" / (f"{args.model}_l1" if args.l1_only else args.model)
     hint, mask_hint = None, None  # --mask-hint: the mask net and its weights file name
@@ -161,7 +174,7 @@ def main(argv=None) -> int:
             generator=args.generator or ("unet" if args.model == "pix2pix" else "resnet"), width=args.width,
             depth=args.depth, blocks=args.blocks, critic_width=args.critic_width, critic_layers=args.critic_layers,
             norm=args.norm, dropout=args.dropout, input_gate=args.input_gate,
-            mask_hint=mask_hint, lambda_gate=args.lambda_gate, l1_only=args.l1_only,
+            white_gate=args.white_gate, global_gate=args.global_gate, mask_hint=mask_hint, lambda_gate=args.lambda_gate, l1_only=args.l1_only,
             lambda_l1=args.lambda_l1, lambda_cycle=args.lambda_cycle, lambda_identity=args.lambda_identity,
             pool_size=args.pool_size, jitter=args.jitter, layout=args.layout, data_description=described)
         if args.model == "pix2pix":

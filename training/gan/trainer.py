@@ -59,6 +59,8 @@ class GanSettings:
     norm: str = "instance"
     dropout: float = 0.5
     input_gate: bool = False  # U-Net only: blend the input's pixels into the output through a predicted gate
+    white_gate: bool = False  # U-Net only: blend the output into white through a predicted gate (the silhouette)
+    global_gate: bool = False  # with white_gate: decode that gate from the bottleneck alone
     mask_hint: Optional[str] = None  # cut-out data: weights file (in models/weights) of the mask net whose mask
     # is the 4th input channel; the checkpoint records it so the extractor makes the same hint
     lambda_gate: float = 0.0  # gated pix2pix on data with target masks: weight of the gate's cross-entropy
@@ -91,9 +93,10 @@ def make_generator(settings: GanSettings, in_channels: int, out_channels: int = 
     if settings.generator == "unet":
         return UnetGenerator(UnetGeneratorConfig(in_channels, out_channels, settings.width, settings.depth,
                                                  norm=settings.norm, dropout=settings.dropout,
-                                                 input_gate=settings.input_gate))
-    if settings.input_gate:
-        raise ValueError("--input-gate needs the U-Net generator (--generator unet)")
+                                                 input_gate=settings.input_gate, white_gate=settings.white_gate,
+                                                 global_gate=settings.global_gate))
+    if settings.input_gate or settings.white_gate:
+        raise ValueError("--input-gate and --white-gate need the U-Net generator (--generator unet)")
     if settings.generator == "resnet":
         return ResnetGenerator(ResnetGeneratorConfig(in_channels, out_channels, settings.width, settings.blocks,
                                                      norm=settings.norm))
@@ -199,8 +202,8 @@ class Run:
                 network.load_state_dict(states[name])
             except RuntimeError as exc:
                 raise ValueError(f"{path}: the {name} does not match this run's settings (pass the same --width, "
-                                 f"--depth, --norm, --input-gate, --mask-hint and --size as the first run): "
-                                 f"{exc}") from exc
+                                 f"--depth, --norm, --input-gate, --white-gate, --global-gate, --mask-hint and --size "
+                                 f"as the first run): {exc}") from exc
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(payload["optimizers"][name])
             self.schedulers[name].load_state_dict(payload["schedulers"][name])
@@ -348,8 +351,9 @@ def train_pix2pix(settings: GanSettings, data: PairedData, process: Optional[Pro
     if bool(settings.mask_hint) != (data.layout == "cutout" and data.input_channels == 4):
         raise ValueError("settings.mask_hint must name the mask net exactly when the cut-out data carries hint masks")
     supervise_gate = settings.lambda_gate > 0
-    if supervise_gate and not (settings.input_gate and data.has_target_masks):
-        raise ValueError("--lambda-gate needs --input-gate and data with target masks (portraits, capture sets)")
+    if supervise_gate and not ((settings.input_gate or settings.white_gate) and data.has_target_masks):
+        raise ValueError("--lambda-gate needs --input-gate or --white-gate and data with target masks (portraits, "
+                         "capture sets, try-on pairs)")
     loader = _loader(PairedSamples(data.train, settings.size, settings.seed, settings.jitter, data.fit,
                                    with_masks=supervise_gate), run, last_step)
     score_key = "val_l1"
@@ -357,7 +361,8 @@ def train_pix2pix(settings: GanSettings, data: PairedData, process: Optional[Pro
     def train_step(batch):
         losses = {}
         if supervise_gate:
-            # The gate should be open exactly on the person: say so directly instead of only through L1.
+            # The gate should be open exactly on the target's silhouette (the person, the product garment): say so
+            # directly instead of only through L1.
             source, target, mask = batch
             fake, gate_logits = generator_net(source, with_gate_logits=True)
             loss_gate = F.binary_cross_entropy_with_logits(gate_logits, mask)
