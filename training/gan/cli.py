@@ -173,8 +173,8 @@ def main(argv=None) -> int:
             stop_after=args.stop_after, progress=not args.no_progress,
             generator=args.generator or ("unet" if args.model == "pix2pix" else "resnet"), width=args.width,
             depth=args.depth, blocks=args.blocks, critic_width=args.critic_width, critic_layers=args.critic_layers,
-            norm=args.norm, dropout=args.dropout, input_gate=args.input_gate,
-            white_gate=args.white_gate, global_gate=args.global_gate, mask_hint=mask_hint, lambda_gate=args.lambda_gate, l1_only=args.l1_only,
+            norm=args.norm, dropout=args.dropout, input_gate=args.input_gate, white_gate=args.white_gate,
+            global_gate=args.global_gate, mask_hint=mask_hint, lambda_gate=args.lambda_gate, l1_only=args.l1_only,
             lambda_l1=args.lambda_l1, lambda_cycle=args.lambda_cycle, lambda_identity=args.lambda_identity,
             pool_size=args.pool_size, jitter=args.jitter, layout=args.layout, data_description=described)
         if args.model == "pix2pix":
