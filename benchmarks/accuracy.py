@@ -18,7 +18,8 @@ What it measures:
 Our float mask is cut at --threshold (0.5). Our model gets the plate whenever the data has one; the engine
 (Segmenter.segment) decides between its plate and single-frame models and checks the plate's shape.
 --worst N --grid PNG draws our N worst person frames and N worst people-free frames: misses in blue, false
-positives in red, correct person pixels in green.
+positives in red, correct person pixels in green. --cast-shadows scores every capture-set person frame again with
+the person's own shadow on the wall beside them (benchmarks.cast_shadows), as groups 'setN shadowed'.
 
 Empty frames are made hard: in the shared sets the last frame is a byte copy of the plate, which any method gets
 right. Such frames are dropped, and every set gets the synthetic webcam negatives of benchmarks.webcam_negatives
@@ -47,6 +48,7 @@ from tqdm import tqdm
 
 from benchmarks._table import format_number, print_table
 from benchmarks.baselines import build_baselines
+from benchmarks.cast_shadows import DARKNESS_LEVELS, shadowed_frame
 from benchmarks.webcam_negatives import DEFAULT_STRENGTHS, webcam_negative, webcam_negatives
 from commandline import positive_int
 from metrics import mask_metrics
@@ -137,9 +139,20 @@ def parse_set_numbers(text: Optional[str]) -> Optional[List[int]]:
         raise BenchmarkInputError(f"--sets {text!r}: give set numbers separated by commas, e.g. --sets 1,5,9")
 
 
+def shadow_group(group: Group, set_number: int) -> Group:
+    """The group's person frames again, each with its own shadow on the wall beside it at every darkness level
+    (benchmarks.cast_shadows); the truth is unchanged, as a shadow is background."""
+    samples = [Sample(f"{sample.name}@shadow{darkness}", shadowed_frame(sample.image, sample.truth, darkness,
+                                                                        set_number * 1000 + index), sample.truth)
+               for index, sample in enumerate(s for s in group.samples if s.truth.any())
+               for darkness in DARKNESS_LEVELS]
+    return Group(f"{group.label} shadowed", group.plate, samples, len(samples), 0, source=f"{group.source} shadowed")
+
+
 def capture_groups(root: Path, set_numbers: Optional[Sequence[int]] = None,
-                   strengths: Sequence[float] = DEFAULT_STRENGTHS) -> List[Group]:
-    """One group per annotated capture set; plate copies replaced by synthetic webcam negatives."""
+                   strengths: Sequence[float] = DEFAULT_STRENGTHS, shadows: bool = False) -> List[Group]:
+    """One group per annotated capture set; plate copies replaced by synthetic webcam negatives. With shadows, each
+    set also gets a 'setN shadowed' group (shadow_group)."""
     sets = list_sets(root)
     if set_numbers is not None:
         by_number = {s.number: s for s in sets}
@@ -171,6 +184,8 @@ def capture_groups(root: Path, set_numbers: Optional[Sequence[int]] = None,
         person = sum(1 for s in samples if s.truth.any())
         groups.append(Group(f"set{capture.number}", plate, samples, person, len(samples) - person, dropped,
                             source=root.name))
+        if shadows:
+            groups.append(shadow_group(groups[-1], capture.number))
     if not groups:
         raise BenchmarkInputError(f"no annotated capture set with a bkg.png plate in {root}")
     return groups
@@ -293,7 +308,7 @@ def empty_group(spec: str, held_out: Optional[float] = None, seed: int = 0) -> G
 
 def load_groups(data: Path, set_numbers: Optional[Sequence[int]], limit: Optional[int],
                 held_out: Optional[float] = None, seed: int = 0,
-                sequences: Optional[Sequence[str]] = None) -> List[Group]:
+                sequences: Optional[Sequence[str]] = None, shadows: bool = False) -> List[Group]:
     if not data.is_dir():
         raise BenchmarkInputError(f"--data {data}: no such folder")
     if is_portrait_folder(data) and list_sequences(data):
@@ -308,7 +323,7 @@ def load_groups(data: Path, set_numbers: Optional[Sequence[int]], limit: Optiona
         if held_out is not None:
             raise BenchmarkInputError("--held-out applies to portrait folders; for capture sets name the "
                                       "held-out sets with --sets")
-        return capture_groups(data, set_numbers)
+        return capture_groups(data, set_numbers, shadows=shadows)
     if portrait_folders(data):
         if set_numbers:
             raise BenchmarkInputError(f"--sets applies to capture sets, but {data} is a portrait folder")
@@ -323,7 +338,7 @@ def load_all_groups(args) -> List[Group]:
     --held-out to the portrait folders and --sequences to the sequence folders."""
     if len(args.data) == 1:
         groups = load_groups(args.data[0], parse_set_numbers(args.sets), args.limit, args.held_out,
-                             args.split_seed, parse_names(args.sequences))
+                             args.split_seed, parse_names(args.sequences), args.cast_shadows)
     else:
         groups = []
         for data in args.data:
@@ -331,7 +346,7 @@ def load_all_groups(args) -> List[Group]:
             is_sequences = data.is_dir() and is_portrait_folder(data) and bool(list_sequences(data))
             groups += load_groups(data, parse_set_numbers(args.sets) if is_sets else None, args.limit,
                                   None if is_sets or is_sequences else args.held_out, args.split_seed,
-                                  parse_names(args.sequences) if is_sequences else None)
+                                  parse_names(args.sequences) if is_sequences else None, args.cast_shadows)
     groups += [empty_group(spec, args.empty_held_out, args.split_seed) for spec in args.empty]
     seen = {}
     for group in groups:  # scores are keyed by label: the same folder given twice must not merge
@@ -560,6 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--empty-held-out", type=float, metavar="FRACTION",
                         help="only the pictures of --empty folders that the trainer held out with "
                              "--val-backgrounds FRACTION --split-seed SEED")
+    parser.add_argument("--cast-shadows", action="store_true",
+                        help="capture sets: also score every person frame with its own shadow thrown on the wall "
+                             "beside it (30 %% and 50 %% darker; labelled background), as groups 'setN shadowed'")
     parser.add_argument("--worst", type=int, default=0, metavar="N",
                         help="with --grid: our N worst person frames and N worst people-free frames")
     parser.add_argument("--grid", type=Path, metavar="PNG",
@@ -601,6 +619,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.worst < 0 or bool(args.worst) != bool(args.grid):
             raise BenchmarkInputError("--worst N and --grid PNG go together, with N >= 1")
         groups = load_all_groups(args)
+        if args.cast_shadows and not any(g.source.endswith(" shadowed") for g in groups):
+            raise BenchmarkInputError("--cast-shadows shadows the person frames of capture sets; add --data with "
+                                      "setK/ folders, e.g. ../shared/data/webcam_sets")
         if args.threads:
             cv2.setNumThreads(args.threads)
         configure_process(threads=args.threads)

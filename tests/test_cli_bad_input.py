@@ -78,6 +78,7 @@ CASES = [
     ("benchmarks.palm", ["--threads", "0"], "'0'", 2),
     ("benchmarks.palm", ["--posenet-weights", "{missing}/posenet.pth"], "{missing}/posenet.pth", 2),
     ("benchmarks.accuracy", ["--data", "{sets}", "--threads", "-1"], "'-1'", 2),
+    ("benchmarks.accuracy", ["--empty", "{frame}", "--cast-shadows"], "--cast-shadows", 2),
     ("benchmarks.patches", ["--threads", "0"], "'0'", 2),
     ("benchmarks.leave_scenes_out", ["--data", "{sets}", "--folds", "0"], "'0'", 2),
     ("models.posenet", ["{missing}/photo.jpg"], "{missing}/photo.jpg", 2),
