@@ -6,8 +6,8 @@ import torch
 
 from benchmarks import speed
 from models.checkpoint import save_checkpoint
-from models.runtime_choice import candidates
 from models.plate_net import PlateNet, PlateNetConfig
+from models.runtime_choice import candidates
 
 
 @pytest.fixture(scope="module")
