@@ -619,7 +619,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.worst < 0 or bool(args.worst) != bool(args.grid):
             raise BenchmarkInputError("--worst N and --grid PNG go together, with N >= 1")
         groups = load_all_groups(args)
-        if args.cast_shadows and not any(g.source.endswith(" shadowed") for g in groups):
+        if args.cast_shadows and not any(g.plate is not None for g in groups):  # only capture sets have plates
             raise BenchmarkInputError("--cast-shadows shadows the person frames of capture sets; add --data with "
                                       "setK/ folders, e.g. ../shared/data/webcam_sets")
         if args.threads:
