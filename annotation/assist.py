@@ -31,7 +31,7 @@ class Assist:
         except ImportError as exc:  # e.g. torch missing in a minimal install
             return cls(None, f"assist needs the segmentation engine, which failed to import: {exc}")
         try:
-            return cls(Segmenter.load(str(weights), device=device))
+            return cls(Segmenter.load(str(weights), device=device, person_gate=True))
         except (CheckpointError, ValueError) as exc:
             return cls(None, f"assist is off: {exc}")
 

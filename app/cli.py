@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="'default' (models/weights/plate.pt + single.pt), one checkpoint (plate or single), "
                           "or two: a plate and a single-frame checkpoint")
     seg.add_argument("--no-segmentation", action="store_true", help="do not load a model; show the raw frame")
+    seg.add_argument("--no-person-gate", action="store_true",
+                     help="before the first plate: keep every part of the single-frame model's mask, even where "
+                          "PoseNet sees no body part (by default such parts, e.g. blobs on an empty floor, are "
+                          "cleared)")
     seg.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where the model runs")
     seg.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                      help="model arithmetic; auto picks fp16 on a GPU and, on a CPU, times bf16 against fp32 "
@@ -128,12 +132,12 @@ def load_replacement(path: Optional[Path]):
     return image
 
 
-def open_segmenter(weights: List[str], device: str, precision: str = "auto"):
+def open_segmenter(weights: List[str], device: str, precision: str = "auto", person_gate: bool = True):
     """Segmenter for --weights: 'default', one checkpoint, or a plate + a single-frame checkpoint."""
     from models.checkpoint import CheckpointError, load_checkpoint, model_kind
-    from models.segmenter import Segmenter
+    from models.segmenter import Segmenter, load_person_gate
     if len(weights) == 1:
-        return Segmenter.load(weights[0], device=device, precision=precision)
+        return Segmenter.load(weights[0], device=device, precision=precision, person_gate=person_gate)
     if len(weights) != 2 or "default" in weights:
         raise CheckpointError(f"--weights takes 'default', one checkpoint or two (plate + single); got {weights}")
     models = {}
@@ -145,7 +149,7 @@ def open_segmenter(weights: List[str], device: str, precision: str = "auto"):
                                   f"and one single-frame checkpoint")
         models[kind] = model
     return Segmenter(plate_model=models["plate"], single_model=models["single"], device=device,
-                     precision=precision)
+                     precision=precision, person_gate=load_person_gate(person_gate))
 
 
 def load_segmenter(args) -> Tuple[object, str]:
@@ -158,14 +162,15 @@ def load_segmenter(args) -> Tuple[object, str]:
     except ImportError as exc:
         return None, f"engine unavailable ({exc})"
     try:
-        segmenter = open_segmenter(args.weights, args.device, args.precision)
+        segmenter = open_segmenter(args.weights, args.device, args.precision, person_gate=not args.no_person_gate)
     except CheckpointError as exc:
         return None, str(exc)
     except ValueError as exc:  # e.g. --device cuda without a GPU
         return None, str(exc)
     models = [kind for kind, present in (("plate", segmenter.has_plate_model),
                                          ("single", segmenter.has_single_model)) if present]
-    return segmenter, f"{'+'.join(models)} on {segmenter.device}, {segmenter.runtime} {segmenter.precision}"
+    gate = ", PoseNet person gate" if segmenter.person_gate is not None else ""
+    return segmenter, f"{'+'.join(models)} on {segmenter.device}, {segmenter.runtime} {segmenter.precision}{gate}"
 
 
 def load_palm_tracker(args):

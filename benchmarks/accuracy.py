@@ -16,7 +16,9 @@ What it measures:
 - the false-positive pixel rate on frames whose mask is empty: person pixels predicted / all pixels, pooled;
 - the median milliseconds per frame of each method (ours: Segmenter.last_latency_ms, plate features cached).
 Our float mask is cut at --threshold (0.5). Our model gets the plate whenever the data has one; the engine
-(Segmenter.segment) decides between its plate and single-frame models and checks the plate's shape.
+(Segmenter.segment) decides between its plate and single-frame models and checks the plate's shape. A single-frame
+model runs behind the PoseNet person gate, as in the app (models.person_gate), and once more without it in the same
+run ('ours (single, no gate)'); --no-person-gate leaves the gate out.
 --worst N --grid PNG draws our N worst person frames and N worst people-free frames: misses in blue, false
 positives in red, correct person pixels in green. --cast-shadows scores every capture-set person frame again with
 the person's own shadow on the wall beside them (benchmarks.cast_shadows), as groups 'setN shadowed'.
@@ -362,10 +364,10 @@ class OurModel:
 
     needs_plate = False  # it always runs: Segmenter.segment picks the model and checks the plate
 
-    def __init__(self, segmenter, threshold: float = DEFAULT_THRESHOLD):
+    def __init__(self, segmenter, threshold: float = DEFAULT_THRESHOLD, name: Optional[str] = None):
         self.segmenter = segmenter
         self.uses_plate = segmenter.has_plate_model
-        self.name = "ours (plate)" if self.uses_plate else "ours (single)"
+        self.name = name or ("ours (plate)" if self.uses_plate else "ours (single)")
         self.threshold = threshold
         self.last_latency_ms = 0.0
 
@@ -599,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where our model runs (default: auto)")
     parser.add_argument("--threads", type=positive_int, help="CPU threads for PyTorch and OpenCV (default: library default)")
     parser.add_argument("--no-mediapipe", action="store_true", help="leave out the MediaPipe selfie baseline")
+    parser.add_argument("--no-person-gate", action="store_true",
+                        help="a single-frame model runs without the PoseNet person gate (models.person_gate), and "
+                             "the extra 'no gate' row is left out")
     return parser
 
 
@@ -625,13 +630,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.threads:
             cv2.setNumThreads(args.threads)
         configure_process(threads=args.threads)
-        segmenter = load_our_model(args.model, args.device)
+        segmenter = load_our_model(args.model, args.device, person_gate=not args.no_person_gate)
         ours = OurModel(segmenter, args.threshold)
+        methods = [ours]
+        if segmenter.person_gate is not None:  # the same network ungated, in the same run: what the gate changes
+            methods.append(OurModel(load_our_model(args.model, args.device), args.threshold,
+                                    name="ours (single, no gate)"))
     except (BenchmarkInputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     baselines, notes = build_baselines(use_mediapipe=not args.no_mediapipe)
-    methods = [ours] + baselines
+    methods += baselines
     dropped = sum(g.dropped_plate_copies for g in groups)
     sources = ", ".join(str(d) for d in args.data + args.empty)
     print(f"Segmentation accuracy on {sources}; model {resolve_model_path(args.model)} on {segmenter.device}, "

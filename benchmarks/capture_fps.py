@@ -190,7 +190,7 @@ def load_segmenter(weights: str, runtime: str = "auto"):
     from models.segmenter import Segmenter
     from models.unet import LikeUnet
     try:
-        return Segmenter.load(weights, runtime=runtime), f"weights: {weights}"
+        return Segmenter.load(weights, runtime=runtime, person_gate=True), f"weights: {weights}"
     except CheckpointError as exc:
         if weights != "default":
             raise SystemExit(f"capture_fps: {exc}")

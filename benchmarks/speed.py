@@ -65,17 +65,17 @@ RUNTIME_CHOICES = ("auto", "torch", "openvino", "onnxruntime", "all")
 ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 
 
-def build_our_segmenter(model: str, untrained: bool, device: str, runtime: str = "auto"):
+def build_our_segmenter(model: str, untrained: bool, device: str, runtime: str = "auto", person_gate: bool = False):
     if not untrained:
-        return load_our_model(model, device, runtime=runtime)
+        return load_our_model(model, device, runtime=runtime, person_gate=person_gate)
     if model not in ("plate", "single"):
         raise BenchmarkInputError("--untrained builds a default architecture: use it with --model plate or single")
     from models.plate_net import PlateNet
-    from models.segmenter import Segmenter
+    from models.segmenter import Segmenter, load_person_gate
     from models.unet import LikeUnet
     if model == "plate":
         return Segmenter(plate_model=PlateNet(), device=device, runtime=runtime)
-    return Segmenter(single_model=LikeUnet(), device=device, runtime=runtime)
+    return Segmenter(single_model=LikeUnet(), device=device, runtime=runtime, person_gate=load_person_gate(person_gate))
 
 
 def requested_runtimes(requested: Optional[List[str]]) -> List[str]:
@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=non_negative_int, default=5, help="untimed rounds first (default 5)")
     parser.add_argument("--repeats", type=positive_int, default=50, help="timed rounds (default 50)")
     parser.add_argument("--no-mediapipe", action="store_true", help="leave out the MediaPipe selfie baseline")
+    parser.add_argument("--no-person-gate", action="store_true",
+                        help="single-frame model: leave out the row that times it behind the PoseNet person gate")
     return parser
 
 
@@ -157,6 +159,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             (", measured choice)" if requested == "auto" else ")")
         calls[name] = (lambda s=segmenter: s.segment(frame, plate if uses_plate else None))
         labels[name] = "yes" if uses_plate else "no"
+    if not uses_plate and not args.no_person_gate:
+        # What the app and the cut-out tool run: the single-frame model behind the PoseNet person gate.
+        gated = build_our_segmenter(args.model, args.untrained, args.device, segmenters[0][1].runtime, person_gate=True)
+        name = f"ours (single + person gate, {gated.runtime} {gated.precision})"
+        calls[name] = (lambda: gated.segment(frame))
+        labels[name] = "no"
     baselines, notes = build_baselines(use_mediapipe=not args.no_mediapipe)
     for baseline in baselines:
         baseline.start_set(plate)

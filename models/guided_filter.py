@@ -51,12 +51,24 @@ def mask_at_frame_size(probability: np.ndarray, config, frame_bgr: np.ndarray,
     the padding at the probability's scale, then upsample along the frame's own edges. With long_side_cap, a
     larger frame gets its mask at that long side instead (same aspect), which spares the full-size passes of
     the guided filter where a viewer scales the mask up anyway."""
-    height, width = frame_bgr.shape[:2]
+    return upsample_to_frame(without_padding(probability, config, frame_bgr.shape), frame_bgr, long_side_cap)
+
+
+def without_padding(probability: np.ndarray, config, frame_shape) -> np.ndarray:
+    """The network's probability with the input's padding cropped away: the frame's aspect, at the network's scale."""
+    height, width = frame_shape[:2]
     resized_h, resized_w, padded_h, padded_w = model_input_size(
         height, width, config.input_long_side, config.size_multiple)
     keep_h = max(1, round(probability.shape[0] * resized_h / padded_h))
     keep_w = max(1, round(probability.shape[1] * resized_w / padded_w))
-    probability = np.ascontiguousarray(probability[:keep_h, :keep_w])
+    return np.ascontiguousarray(probability[:keep_h, :keep_w])
+
+
+def upsample_to_frame(probability: np.ndarray, frame_bgr: np.ndarray,
+                      long_side_cap: Optional[int] = None) -> np.ndarray:
+    """An unpadded low-resolution probability (without_padding) brought to the frame's size along its edges, or
+    to long_side_cap (see mask_at_frame_size)."""
+    height, width = frame_bgr.shape[:2]
     guide = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
     if long_side_cap and max(height, width) > long_side_cap:
         scale = long_side_cap / max(height, width)

@@ -29,6 +29,10 @@ from models.posenet.mobilenet import OUTPUT_STRIDE
 #   (small people the segmenter misses).
 MODES = ("posenet", "segmenter", "posenet+segmenter", "segmenter+posenet")
 DEFAULT_MODE = "segmenter+posenet"
+# PoseNet's input long side: people about 40 px tall in a 480 px frame need 513.
+POSE_LONG_SIDE = 513
+# A mask component with a weaker strongest keypoint heatmap score under it is taken for a mistake, not a person.
+MIN_COMPONENT_EVIDENCE = 0.05
 
 FACE_KEYPOINTS = tuple(KEYPOINT_INDEX[n] for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear"))
 FOOT_KEYPOINTS = tuple(KEYPOINT_INDEX[n] for n in ("left_ankle", "right_ankle"))
@@ -103,13 +107,13 @@ class Component:
     score: float  # mean person probability inside
 
 
-def mask_components(probability: np.ndarray, threshold: float = 0.5,
-                    min_area_fraction: float = 0.002) -> Tuple[np.ndarray, List[Component]]:
-    """Connected components of probability > threshold with at least min_area_fraction of the frame.
-    Returns the label image (0 = background or dropped) and the kept components."""
+def mask_components(probability: np.ndarray, threshold: float = 0.5, min_area_fraction: float = 0.002,
+                    min_pixels: int = 16) -> Tuple[np.ndarray, List[Component]]:
+    """Connected components of probability > threshold with at least min_area_fraction of the frame and at least
+    min_pixels pixels. Returns the label image (0 = background or dropped) and the kept components."""
     binary = (probability > threshold).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    min_area = max(16, min_area_fraction * probability.size)
+    min_area = max(min_pixels, min_area_fraction * probability.size)
     components = []
     keep = np.zeros(count, dtype=np.int32)
     sums = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=count)
@@ -188,7 +192,7 @@ class Observation:
 
 
 def combine(seen: Observation, mode: str, min_keypoint_score: float = 0.3, min_component_score: float = 0.7,
-            min_component_evidence: float = 0.05, min_lone_pose_score: float = 0.25) -> List[PersonBox]:
+            min_component_evidence: float = MIN_COMPONENT_EVIDENCE, min_lone_pose_score: float = 0.25) -> List[PersonBox]:
     """People from PoseNet poses and mask components, combined as `mode` says (see MODES)."""
     if mode not in MODES:
         raise ValueError(f"unknown detector mode {mode!r}; use one of {', '.join(MODES)}")
@@ -251,10 +255,9 @@ def suppress_duplicates(people: Sequence[PersonBox], overlap: float = 0.6) -> Li
 class PersonDetector:
     """PoseNet (+ the single-frame segmenter) person boxes on BGR frames.
 
-    pose_long_side: PoseNet's input long side; larger finds smaller people (people about 40 px tall in a
-    480 px frame need 513) at a higher cost."""
+    pose_long_side: PoseNet's input long side; larger finds smaller people at a higher cost."""
 
-    def __init__(self, posenet: PoseNet, segmenter=None, mode: str = DEFAULT_MODE, pose_long_side: int = 513,
+    def __init__(self, posenet: PoseNet, segmenter=None, mode: str = DEFAULT_MODE, pose_long_side: int = POSE_LONG_SIDE,
                  max_people: int = 15, part_score_threshold: float = 0.3, min_pose_score: float = 0.1):
         if mode not in MODES:
             raise ValueError(f"unknown detector mode {mode!r}; use one of {', '.join(MODES)}")

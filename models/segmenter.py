@@ -3,6 +3,7 @@
     seg = Segmenter.load("default")          # both shipped models
     mask = seg.segment(frame_bgr)            # single-frame model
     mask = seg.segment(frame_bgr, plate_bgr) # plate model; the plate's features are cached
+    seg = Segmenter.load("default", person_gate=True)  # single-frame masks kept only where PoseNet sees a person
 
 Each network runs on the runtime (PyTorch, OpenVINO, ONNX Runtime) and precision that models.runtime_choice
 measured fastest on this machine within tolerance of PyTorch fp32; runtime= and precision= can fix either.
@@ -16,9 +17,22 @@ import torch
 import torch.nn as nn
 
 from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError, load_checkpoint, model_kind
-from models.guided_filter import mask_at_frame_size
+from models.guided_filter import upsample_to_frame, without_padding
+from models.person_gate import PersonGate
+from models.posenet import PoseNetWeightsError
 from models.preprocess import prepare_pixels
 from models.runtime_choice import choose_runtime
+
+
+def load_person_gate(wanted: bool = True) -> Optional[PersonGate]:
+    """The PoseNet person gate from the shipped weights, or None when not wanted; missing or unreadable PoseNet
+    weights raise CheckpointError, as missing model weights do."""
+    if not wanted:
+        return None
+    try:
+        return PersonGate.load()
+    except PoseNetWeightsError as exc:
+        raise CheckpointError(str(exc)) from None
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -47,11 +61,17 @@ class _Engine:
 
 class Segmenter:
     def __init__(self, plate_model: Optional[nn.Module] = None, single_model: Optional[nn.Module] = None,
-                 device: str = "auto", precision: str = "auto", runtime: str = "auto"):
+                 device: str = "auto", precision: str = "auto", runtime: str = "auto",
+                 person_gate: Optional[PersonGate] = None):
         """runtime: 'auto' (measured), 'torch', 'openvino' or 'onnxruntime'. precision: 'auto' (measured), 'fp32',
-        'bf16' or 'fp16'. The compiled runtimes use as many threads as torch.get_num_threads()."""
+        'bf16' or 'fp16'. The compiled runtimes use as many threads as torch.get_num_threads().
+        person_gate: clears the single-frame model's mask components that PoseNet sees no body part in (see
+        models.person_gate); the plate model's masks never go through it."""
         if plate_model is None and single_model is None:
             raise ValueError("Segmenter needs at least one model")
+        if person_gate is not None and single_model is None:
+            raise ValueError("a person gate checks the single-frame model's masks; this Segmenter has none")
+        self.person_gate = person_gate
         torch_device = pick_device(device)
         self.device = torch_device.type
         threads = torch.get_num_threads()
@@ -65,8 +85,10 @@ class Segmenter:
         self.last_model = ""  # which model the last segment() ran: "plate" or "single"
 
     @classmethod
-    def load(cls, path: Union[str, Path] = "default", device: str = "auto", **options) -> "Segmenter":
-        """'default' loads both shipped models; a path loads that one checkpoint (plate or single)."""
+    def load(cls, path: Union[str, Path] = "default", device: str = "auto", person_gate: bool = False,
+             **options) -> "Segmenter":
+        """'default' loads both shipped models; a path loads that one checkpoint (plate or single).
+        person_gate=True puts the PoseNet person gate behind the single-frame model (ignored for a plate model)."""
         if str(path) == "default":
             missing = [str(p) for p in DEFAULT_WEIGHTS.values() if not p.is_file()]
             if missing:
@@ -75,11 +97,11 @@ class Segmenter:
                     f"command in README.md, or pass a checkpoint path.")
             plate, _ = load_checkpoint(DEFAULT_WEIGHTS["plate"])
             single, _ = load_checkpoint(DEFAULT_WEIGHTS["single"])
-            return cls(plate, single, device=device, **options)
+            return cls(plate, single, device=device, person_gate=load_person_gate(person_gate), **options)
         model, _ = load_checkpoint(path)
         if model_kind(model) == "plate":
             return cls(plate_model=model, device=device, **options)
-        return cls(single_model=model, device=device, **options)
+        return cls(single_model=model, device=device, person_gate=load_person_gate(person_gate), **options)
 
     # ---- what runs ----------------------------------------------------------------------------------------
     @property
@@ -108,8 +130,9 @@ class Segmenter:
 
     def describe(self) -> str:
         """E.g. 'plate: openvino fp32, single: openvino fp32 on cpu'."""
+        gate = f" + {self.person_gate.describe()}" if self.person_gate is not None else ""
         return ", ".join(f"{kind}: {engine.describe()}" for kind, engine in self._engines.items()) + \
-            f" on {self.device}"
+            f" on {self.device}" + gate
 
     # ---- inference ----------------------------------------------------------------------------------------
     def segment(self, frame_bgr: np.ndarray, plate_bgr: Optional[np.ndarray] = None,
@@ -133,7 +156,12 @@ class Segmenter:
             probability = engine.runtime.predict(prepare_pixels(frame_bgr, engine.config))
         else:
             raise ValueError("this Segmenter holds only a plate model: pass plate_bgr, or load a single-frame model")
-        mask = mask_at_frame_size(probability, engine.config, frame_bgr, mask_long_side)
+        probability = without_padding(probability, engine.config, frame_bgr.shape)
+        if self.last_model == "single" and self.person_gate is not None:
+            # At the network's scale, before upsampling: the components are cheap to find there, and the
+            # upsampling then leaves no fringe where one was cleared.
+            probability = self.person_gate.apply(frame_bgr, probability)
+        mask = upsample_to_frame(probability, frame_bgr, mask_long_side)
         self.last_latency_ms = (time.perf_counter() - start) * 1000.0
         return mask
 

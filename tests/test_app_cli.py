@@ -71,8 +71,18 @@ def test_help_explains_every_flag():
     for flag in ("--source", "--once", "--fps", "--mirror", "--images", "--background-timer", "--save-timer",
                  "--weights", "--no-segmentation", "--device", "--precision", "--view", "--replace", "--palm", "--dwell",
                  "--posenet-weights", "--headless", "--press", "--duration", "--record", "--record-raw",
-                 "--virtual-camera"):
+                 "--virtual-camera", "--no-person-gate"):
         assert flag in result.stdout
+
+
+def test_single_frame_masks_go_through_the_person_gate_unless_turned_off(tmp_path):
+    from app.cli import build_parser, load_segmenter
+    notes = {}
+    for flags in ((), ("--no-person-gate",)):
+        args = build_parser().parse_args(["--images", str(tmp_path), "--headless", *flags])
+        segmenter, notes[flags] = load_segmenter(args)
+        assert segmenter.has_single_model and (segmenter.person_gate is None) == bool(flags)
+    assert "person gate" in notes[()] and "person gate" not in notes[("--no-person-gate",)]
 
 
 def test_palm_none_imports_nothing_palm_related(shared, tmp_path):

@@ -144,6 +144,9 @@ def test_motion_sequences_are_scored_per_sequence_beside_people_free_frames(shar
     assert all(row[1] == "1" and "n/a" not in row for row in empty_rows)
     picture = cv2.imread(str(grid))
     assert f"worst frames of ours (single): {grid}" in lines
+    # The single-frame model runs behind the PoseNet person gate, and once more without it in the same run.
+    summary = {line.split("  ")[0]: line for line in lines}
+    assert "ours (single)" in summary and "ours (single, no gate)" in summary
     assert picture is not None and picture.shape[0] > 180 and picture.shape[1] == 4 * (320 + 4)
 
 

@@ -59,6 +59,11 @@ def test_speed_times_the_single_model_without_a_plate(capsys):
     assert code == 0
     assert any(re.match(rf"^ours \(single, \w+ {precisions_here()}, measured choice\)\s+no\s", line) for line in lines)
     assert "untrained single architecture" in "\n".join(lines)
+    # What the app runs before a plate exists, timed in the same rounds; --no-person-gate leaves it out.
+    assert any(re.match(rf"^ours \(single \+ person gate, \w+ {precisions_here()}\)\s+no\s", line) for line in lines)
+    code = speed.main(["--model", "single", "--untrained", "--repeats", "2", "--warmup", "0", "--no-mediapipe",
+                       "--size", "256x192", "--no-person-gate"])
+    assert code == 0 and "person gate" not in "\n".join(output_lines(capsys))
 
 
 def test_speed_refuses_untrained_with_a_checkpoint_path(checkpoints, capsys):

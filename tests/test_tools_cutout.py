@@ -205,3 +205,20 @@ def test_missing_input_and_camera(capsys, tmp_path):
     code, err = run_tool(capsys, "97", "--frames", "2", "--out", tmp_path / "out")  # no camera 97 on any test host
     assert code == 1 and "camera 97" in err
 
+
+
+def test_an_empty_room_stays_empty_unless_the_person_gate_is_turned_off(capsys, tmp_path, shared):
+    """Frame 0 of the one-by-one video is an empty room whose floor the single-frame model alone paints."""
+    capture = cv2.VideoCapture(str(shared("data", "videos", "one_by_one_person_detection.mp4")))
+    ok, room = capture.read()
+    capture.release()
+    assert ok, "cannot read frame 0 of the one-by-one video"
+    picture = tmp_path / "room.png"
+    cv2.imwrite(str(picture), room)
+    painted = {}
+    for flags, folder in (((), "gated"), (("--no-person-gate",), "plain")):
+        code, err = run_tool(capsys, picture, "--format", "mask", "--out", tmp_path / folder, *flags)
+        assert code == 0, err
+        painted[folder] = (read_unchanged(tmp_path / folder / "room.png") > 127).mean()
+    assert painted["plain"] > 0.02, "the single-frame model alone no longer paints this floor"
+    assert painted["gated"] < 0.005

@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--gray", action="store_true", help=f"the grayscale single-frame model ({GRAY_WEIGHTS.name})")
     model.add_argument("--weights", type=Path, metavar="CKPT",
                        help="any Backplate checkpoint instead of the shipped weights (a plate model needs --plate)")
+    model.add_argument("--no-person-gate", action="store_true",
+                       help="single-frame model: keep every part of the mask, even where PoseNet sees no body part "
+                            "(by default such parts, e.g. blobs on an empty floor, are cleared)")
     model.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="auto picks CUDA when PyTorch sees a GPU (default: auto)")
     background = parser.add_argument_group("composite background (pick one; default: flat green)")
@@ -166,7 +169,7 @@ def load_segmenter(args) -> Segmenter:
     path = args.weights or (DEFAULT_WEIGHTS["plate"] if args.plate is not None
                             else GRAY_WEIGHTS if args.gray else DEFAULT_WEIGHTS["single"])
     try:
-        segmenter = Segmenter.load(path, device=args.device)
+        segmenter = Segmenter.load(path, device=args.device, person_gate=not args.no_person_gate)
     except (CheckpointError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if args.plate is not None and not segmenter.has_plate_model:
