@@ -6,6 +6,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import tempfile
 os.environ["BACKPLATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="backplate-test-cache-")
 
+import cv2
 import pytest
 
 from fileio.shared_data import SharedDataMissing, shared_path
@@ -20,3 +21,19 @@ def shared():
         except SharedDataMissing as exc:
             pytest.fail(str(exc), pytrace=False)
     return locate
+
+
+@pytest.fixture(scope="session")
+def one_by_one_frames(shared):
+    """Frames of the one-by-one video: 0 (the empty room) and 696 (only the legs of someone walking out at the
+    right edge)."""
+    video = shared("data", "videos", "one_by_one_person_detection.mp4")
+    capture = cv2.VideoCapture(str(video))
+    frames, index = {}, -1
+    while len(frames) < 2 and capture.grab():
+        index += 1
+        if index in (0, 696):
+            frames[index] = capture.retrieve()[1]
+    capture.release()
+    assert len(frames) == 2, f"{video} is shorter than 697 frames"
+    return frames

@@ -11,7 +11,6 @@ from models.person_gate import PersonGate
 from models.posenet import PoseNetWeightsError
 from models.segmenter import Segmenter
 
-ONE_BY_ONE = ("data", "videos", "one_by_one_person_detection.mp4")
 # Held-out motion frames (the trainer's --val-sequences dance-twirl and hike), and frames of the two it trained on:
 # a breakdancer upside down, a tennis swing.
 MOTION_FRAMES = ("dance-twirl_00000", "dance-twirl_00038", "hike_00018", "hike_00038", "breakdance-flare_00018",
@@ -28,20 +27,6 @@ def plain():
 @pytest.fixture(scope="module")
 def gated():
     return Segmenter.load(DEFAULT_WEIGHTS["single"], person_gate=True, **ENGINE)
-
-
-@pytest.fixture(scope="module")
-def one_by_one_frames(shared):
-    """Frame 0 (the empty room) and frame 696 (only the legs of someone walking out at the right edge)."""
-    capture = cv2.VideoCapture(str(shared(*ONE_BY_ONE)))
-    frames, index = {}, -1
-    while len(frames) < 2 and capture.grab():
-        index += 1
-        if index in (0, 696):
-            frames[index] = capture.retrieve()[1]
-    capture.release()
-    assert len(frames) == 2, f"{shared(*ONE_BY_ONE)} is shorter than 697 frames"
-    return frames
 
 
 def test_the_gate_clears_the_floor_of_an_empty_room(plain, gated, one_by_one_frames):

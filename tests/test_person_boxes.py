@@ -11,8 +11,6 @@ from models.person_boxes import (MaskRCNNDetector, PersonDetector, box_iou, comb
 from models.posenet import PoseNet
 from models.segmenter import Segmenter
 
-ONE_BY_ONE = ("data", "videos", "one_by_one_person_detection.mp4")
-
 
 @pytest.fixture(scope="module")
 def detector(shared):
@@ -20,19 +18,6 @@ def detector(shared):
     # PyTorch fp32: the runtime the engine would measure as fastest gives the same masks within its tolerance.
     segmenter = Segmenter.load(DEFAULT_WEIGHTS["single"], device="cpu", runtime="torch", precision="fp32")
     return PersonDetector(posenet, segmenter)
-
-
-@pytest.fixture(scope="module")
-def one_by_one_frames(shared):
-    """Frame 0 (the empty room) and frame 696 (only the legs of someone walking out at the right edge)."""
-    capture = cv2.VideoCapture(str(shared(*ONE_BY_ONE)))
-    frames, index = {}, -1
-    while len(frames) < 2 and capture.grab():
-        index += 1
-        if index in (0, 696):
-            frames[index] = capture.retrieve()[1]
-    capture.release()
-    return frames
 
 
 def mask_box(mask):
