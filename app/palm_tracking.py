@@ -138,15 +138,11 @@ class MediaPipePalmTracker(PalmTracker):
 
 def _try_posenet(posenet_weights: Optional[str]):
     """(tracker or None, reason)."""
-    from models.posenet import PoseNetWeightsError, find_weights
+    from models.posenet import PoseNetWeightsError, require_weights
     try:
-        path = find_weights(posenet_weights)
-    except PoseNetWeightsError as exc:
-        return None, str(exc)
-    if path is None:
-        return None, ("no PoseNet weights (the shipped models/weights/posenet_mobilenet_v1_050.pth is missing: "
-                      "reinstall, run `python -m models.posenet.fetch` or pass --posenet-weights)")
-    try:
+        path = require_weights(posenet_weights, fix="the shipped models/weights/posenet_mobilenet_v1_050.pth is "
+                                                    "missing: reinstall, run `python -m models.posenet.fetch` or pass "
+                                                    "--posenet-weights")
         return PoseNetPalmTracker(path), f"palms: PoseNet ({path.name})"
     except PoseNetWeightsError as exc:
         return None, str(exc)

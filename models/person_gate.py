@@ -15,13 +15,10 @@ import cv2
 import numpy as np
 
 from models.person_boxes import MIN_COMPONENT_EVIDENCE, POSE_LONG_SIDE, component_evidence, mask_components
-from models.posenet import PoseNet, PoseNetWeightsError, find_weights
+from models.posenet import PoseNet, require_weights
 
 MASK_THRESHOLD = 0.5  # where the components are cut, as the mask is read everywhere else
 FRINGE_PIXELS = 1  # how far round a cleared component its soft edge (below the threshold) is cleared too
-# PoseNet's input long side, the detector's: at the palm tracker's 257, noise on a picture of a dog lit up a
-# keypoint heatmap (0.36) that stays dark at 513 (0.04).
-GATE_LONG_SIDE = POSE_LONG_SIDE
 
 
 class PersonGate:
@@ -35,13 +32,12 @@ class PersonGate:
         self.last_dropped = 0  # components cleared in the last apply()
 
     @classmethod
-    def load(cls, weights: Optional[Union[str, Path]] = None, long_side: int = GATE_LONG_SIDE,
+    def load(cls, weights: Optional[Union[str, Path]] = None, long_side: int = POSE_LONG_SIDE,
              device: str = "cpu", **options) -> "PersonGate":
-        """PoseNet from `weights`, else from the usual lookup (the shipped file first)."""
-        path = find_weights(str(weights) if weights is not None else None)
-        if path is None:
-            raise PoseNetWeightsError("the person gate needs PoseNet weights, and none were found: restore "
-                                      "models/weights/posenet_mobilenet_v1_050.pth or set BACKPLATE_POSENET_WEIGHTS")
+        """PoseNet from `weights`, else from the usual lookup (the shipped file first). long_side is the person
+        detector's: at the palm tracker's 257, noise on a picture of a dog lit up a keypoint heatmap (0.36) that
+        stays dark at 513 (0.04)."""
+        path = require_weights(str(weights) if weights is not None else None)
         return cls(PoseNet.load(path, long_side=long_side, device=device), **options)
 
     def describe(self) -> str:

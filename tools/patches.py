@@ -353,16 +353,12 @@ def build_cutter(engine: EngineSettings, settings: PatchSettings) -> PatchCutter
     """Loads the networks; raises UsageError with the fix when weights are missing or unusable."""
     from models.checkpoint import CheckpointError
     from models.person_boxes import MaskRCNNDetector, PersonDetector
-    from models.posenet import PoseNet, PoseNetWeightsError, candidate_paths, find_weights
+    from models.posenet import PoseNet, PoseNetWeightsError, require_weights
     from models.view_classes import ViewClassifier
 
     try:
-        weights = find_weights(engine.posenet_weights)
-        if weights is None:
-            looked = ", ".join(str(p) for p in candidate_paths())
-            raise UsageError(f"no PoseNet weights found (looked in: {looked}); pass --posenet-weights PATH or run "
-                             f"python -m models.posenet.fetch")
-        posenet = PoseNet.load(weights)
+        posenet = PoseNet.load(require_weights(
+            engine.posenet_weights, fix="pass --posenet-weights PATH or run python -m models.posenet.fetch"))
     except PoseNetWeightsError as exc:
         raise UsageError(str(exc)) from None
     if engine.detector == "maskrcnn":

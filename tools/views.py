@@ -50,15 +50,11 @@ def list_images(folder: Path, exclude: Optional[Path] = None) -> List[Path]:
 
 def load_posenet(weights: Optional[str]):
     """PoseNet from --posenet-weights or the standard lookup; UsageError with the fix otherwise."""
-    from models.posenet import PoseNet, PoseNetWeightsError, candidate_paths, find_weights
+    from models.posenet import PoseNet, PoseNetWeightsError, require_weights
 
     try:
-        path = find_weights(weights)
-        if path is None:
-            looked = ", ".join(str(p) for p in candidate_paths())
-            raise UsageError(f"no PoseNet weights found (looked in: {looked}); pass --posenet-weights PATH or run "
-                             f"python -m models.posenet.fetch")
-        return PoseNet.load(path)
+        return PoseNet.load(require_weights(
+            weights, fix="pass --posenet-weights PATH or run python -m models.posenet.fetch"))
     except PoseNetWeightsError as exc:
         raise UsageError(str(exc)) from None
 

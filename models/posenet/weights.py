@@ -47,6 +47,17 @@ def find_weights(explicit: Optional[str] = None) -> Optional[Path]:
     return None
 
 
+def require_weights(explicit: Optional[str] = None,
+                    fix: str = "restore the shipped models/weights/posenet_mobilenet_v1_050.pth, set "
+                               "$BACKPLATE_POSENET_WEIGHTS or run python -m models.posenet.fetch") -> Path:
+    """find_weights, where finding none is a PoseNetWeightsError that names the places looked in and `fix`."""
+    path = find_weights(explicit)
+    if path is None:
+        looked = ", ".join(str(p) for p in candidate_paths(explicit))
+        raise PoseNetWeightsError(f"no PoseNet weights found (looked in: {looked}); {fix}")
+    return path
+
+
 def load_network(path, device: str = "cpu") -> MobileNetPoseNet:
     """Loads a converted state dict strictly into a network of matching shape."""
     path = Path(path)
