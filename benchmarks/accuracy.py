@@ -634,8 +634,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ours = OurModel(segmenter, args.threshold)
         methods = [ours]
         if segmenter.person_gate is not None:  # the same network ungated, in the same run: what the gate changes
-            methods.append(OurModel(load_our_model(args.model, args.device), args.threshold,
-                                    name="ours (single, no gate)"))
+            methods.append(OurModel(segmenter.with_person_gate(None), args.threshold, name="ours (single, no gate)"))
     except (BenchmarkInputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -65,17 +65,17 @@ RUNTIME_CHOICES = ("auto", "torch", "openvino", "onnxruntime", "all")
 ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 
 
-def build_our_segmenter(model: str, untrained: bool, device: str, runtime: str = "auto", person_gate: bool = False):
+def build_our_segmenter(model: str, untrained: bool, device: str, runtime: str = "auto"):
     if not untrained:
-        return load_our_model(model, device, runtime=runtime, person_gate=person_gate)
+        return load_our_model(model, device, runtime=runtime)
     if model not in ("plate", "single"):
         raise BenchmarkInputError("--untrained builds a default architecture: use it with --model plate or single")
     from models.plate_net import PlateNet
-    from models.segmenter import Segmenter, load_person_gate
+    from models.segmenter import Segmenter
     from models.unet import LikeUnet
     if model == "plate":
         return Segmenter(plate_model=PlateNet(), device=device, runtime=runtime)
-    return Segmenter(single_model=LikeUnet(), device=device, runtime=runtime, person_gate=load_person_gate(person_gate))
+    return Segmenter(single_model=LikeUnet(), device=device, runtime=runtime)
 
 
 def requested_runtimes(requested: Optional[List[str]]) -> List[str]:
@@ -161,7 +161,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         labels[name] = "yes" if uses_plate else "no"
     if not uses_plate and not args.no_person_gate:
         # What the app and the cut-out tool run: the single-frame model behind the PoseNet person gate.
-        gated = build_our_segmenter(args.model, args.untrained, args.device, segmenters[0][1].runtime, person_gate=True)
+        from models.segmenter import load_person_gate
+        gated = segmenters[0][1].with_person_gate(load_person_gate())
         name = f"ours (single + person gate, {gated.runtime} {gated.precision})"
         calls[name] = (lambda: gated.segment(frame))
         labels[name] = "no"

@@ -8,6 +8,7 @@
 Each network runs on the runtime (PyTorch, OpenVINO, ONNX Runtime) and precision that models.runtime_choice
 measured fastest on this machine within tolerance of PyTorch fp32; runtime= and precision= can fix either.
 """
+import copy
 import time
 from pathlib import Path
 from typing import Dict, Optional, Union
@@ -33,6 +34,11 @@ def load_person_gate(wanted: bool = True) -> Optional[PersonGate]:
         return PersonGate.load()
     except PoseNetWeightsError as exc:
         raise CheckpointError(str(exc)) from None
+
+
+def _check_gate(person_gate: Optional[PersonGate], has_single_model: bool) -> None:
+    if person_gate is not None and not has_single_model:
+        raise ValueError("a person gate checks the single-frame model's masks; this Segmenter has none")
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -69,8 +75,7 @@ class Segmenter:
         models.person_gate); the plate model's masks never go through it."""
         if plate_model is None and single_model is None:
             raise ValueError("Segmenter needs at least one model")
-        if person_gate is not None and single_model is None:
-            raise ValueError("a person gate checks the single-frame model's masks; this Segmenter has none")
+        _check_gate(person_gate, single_model is not None)
         self.person_gate = person_gate
         torch_device = pick_device(device)
         self.device = torch_device.type
@@ -83,6 +88,13 @@ class Segmenter:
         self._plate_features = None
         self.last_latency_ms = 0.0
         self.last_model = ""  # which model the last segment() ran: "plate" or "single"
+
+    def with_person_gate(self, person_gate: Optional[PersonGate]) -> "Segmenter":
+        """This Segmenter's engines (nothing loaded or compiled again) behind another person gate, or none."""
+        _check_gate(person_gate, self.has_single_model)
+        twin = copy.copy(self)
+        twin.person_gate = person_gate
+        return twin
 
     @classmethod
     def load(cls, path: Union[str, Path] = "default", device: str = "auto", person_gate: bool = False,

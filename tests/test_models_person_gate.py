@@ -88,6 +88,8 @@ def test_a_gate_needs_a_single_frame_model_and_posenet_weights(tmp_path):
     from models.plate_net import PlateNet
     with pytest.raises(ValueError, match="single-frame"):
         Segmenter(plate_model=PlateNet(), person_gate=object())
+    with pytest.raises(ValueError, match="single-frame"):
+        Segmenter(plate_model=PlateNet()).with_person_gate(object())
     missing = tmp_path / "nosuch.pth"
     with pytest.raises(PoseNetWeightsError, match="nosuch.pth"):
         PersonGate.load(missing)
