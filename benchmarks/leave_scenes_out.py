@@ -13,6 +13,12 @@ fold. `--folds K` deals the sets round-robin in number order into K folds; `--fo
 names them instead. `--only 1,3` runs some folds (e.g. when time is short), and `--reuse` scores an existing
 OUT/foldN/last.pt instead of training it again.
 
+A recipe of several runs chains folds with `{fold}` in a trainer argument, which becomes the fold's number. The
+shipped plate recipe, for instance, is a second run that starts from each fold's own first run:
+
+    python -m benchmarks.leave_scenes_out --data DIR --out runs/lso_stage2 -- \\
+        --init "runs/lso_stage1/fold{fold}/last.pt" --output-stride 4 --long-side 288 ...
+
 The last line is machine-readable: mean_iou=… worst_iou=… mean_fp=… folds=N
 """
 import argparse
@@ -56,9 +62,14 @@ def parse_fold_sets(text: str, available: Sequence[int]) -> List[List[int]]:
     return folds
 
 
-def trainer_command(data: Path, fold: Sequence[int], out: Path, trainer_args: Sequence[str]) -> List[str]:
+FOLD_PLACEHOLDER = "{fold}"
+
+
+def trainer_command(data: Path, fold: Sequence[int], number: int, out: Path, trainer_args: Sequence[str]) -> List[str]:
+    """The trainer's command for fold `number`; "{fold}" in any trainer argument becomes that number."""
+    own_args = [arg.replace(FOLD_PLACEHOLDER, str(number)) for arg in trainer_args]
     return [sys.executable, "-m", "training", "--model", "plate", "--data", str(data),
-            "--val-sets", ",".join(map(str, fold)), "--no-progress", *trainer_args, "--out", str(out)]
+            "--val-sets", ",".join(map(str, fold)), "--no-progress", *own_args, "--out", str(out)]
 
 
 def score_fold(checkpoint: Path, data: Path, fold: Sequence[int], use_mediapipe: bool, device: str):
@@ -81,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="k-fold leave-scenes-out validation of the plate model: train one run per fold with whole "
                     "capture sets held out, score each on its held-out sets beside the baselines, and report the "
                     "mean and the worst fold.",
-        epilog="Arguments after -- go to python -m training, e.g. -- --backgrounds DIR -i 3500 -b 8 --threads 1")
+        epilog="Arguments after -- go to python -m training, e.g. -- --backgrounds DIR -i 3500 -b 8 --threads 1. "
+               "{fold} in any of them becomes the fold's number, e.g. --init 'runs/stage1/fold{fold}/last.pt' "
+               "to start each fold from its own earlier run.")
     parser.add_argument("--data", type=Path, required=True, help="folder of setK/ capture sets (the scenes)")
     parser.add_argument("--folds", type=positive_int, default=4, help="number of folds, sets dealt round-robin (default 4)")
     parser.add_argument("--fold-sets", metavar="N,N;N,N",
@@ -130,7 +143,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         fold = folds[number - 1]
         out = args.out / f"fold{number}"
         checkpoint = out / "last.pt"
-        command = trainer_command(args.data, fold, out, trainer_args)
+        command = trainer_command(args.data, fold, number, out, trainer_args)
         print(f"fold {number}/{len(folds)}: held-out sets {','.join(map(str, fold))}", flush=True)
         if not (args.reuse and checkpoint.is_file()):
             print("  " + " ".join(shlex.quote(part) for part in command), flush=True)

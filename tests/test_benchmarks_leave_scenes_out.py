@@ -47,3 +47,21 @@ def test_a_fold_trains_without_its_sets_and_is_scored_on_them(shared, tmp_path, 
 def test_options_the_script_owns_are_refused_for_the_trainer(shared, capsys):
     code = leave_scenes_out.main(["--data", str(shared("data", "webcam_sets")), "--", "--val-sets", "1"])
     assert code == 2 and "leave --val-sets" in capsys.readouterr().err
+
+
+def test_a_second_run_starts_each_fold_from_its_own_first_run(shared, tmp_path, capsys):
+    root = tmp_path / "sets"
+    root.mkdir()
+    for number in (1, 4):
+        os.symlink(shared("data", "webcam_sets", f"set{number}"), root / f"set{number}")
+    tiny = ["-i", "2", "-b", "1", "--size", "64x48", "--channels", "4,4,8,8", "--threads", "1", "--val-every", "2"]
+    folds = ["--data", str(root), "--fold-sets", "4;1", "--no-mediapipe"]
+    assert leave_scenes_out.main(folds + ["--out", str(tmp_path / "first"), "--"] + tiny) == 0
+    capsys.readouterr()
+    chained = ["--init", str(tmp_path / "first" / "fold{fold}" / "last.pt")]
+    assert leave_scenes_out.main(folds + ["--out", str(tmp_path / "second"), "--"] + chained + tiny) == 0
+    commands = [line for line in capsys.readouterr().out.splitlines() if "-m training" in line]
+    assert len(commands) == 2
+    for number, command in enumerate(commands, start=1):
+        assert f"--init {tmp_path / 'first' / f'fold{number}' / 'last.pt'}" in command and "{fold}" not in command
+        assert (tmp_path / "second" / f"fold{number}" / "last.pt").is_file()
