@@ -8,6 +8,15 @@ from benchmarks import leave_scenes_out
 from benchmarks.accuracy import BenchmarkInputError
 
 LAST_LINE = re.compile(r"^mean_iou=\d\.\d{3} worst_iou=\d\.\d{3} mean_fp=\d\.\d{4} folds=\d+$")
+TINY_RUN = ["-i", "2", "-b", "1", "--size", "64x48", "--channels", "4,4,8,8", "--threads", "1", "--val-every", "2"]
+
+
+def linked_sets(shared, folder, numbers):
+    """A scenes folder holding only these shared capture sets (symlinks)."""
+    folder.mkdir()
+    for number in numbers:
+        os.symlink(shared("data", "webcam_sets", f"set{number}"), folder / f"set{number}")
+    return folder
 
 
 def test_folds_are_dealt_round_robin_and_named_folds_are_checked():
@@ -22,15 +31,10 @@ def test_folds_are_dealt_round_robin_and_named_folds_are_checked():
 
 
 def test_a_fold_trains_without_its_sets_and_is_scored_on_them(shared, tmp_path, capsys):
-    root = tmp_path / "sets"
-    root.mkdir()
-    for number in (1, 2, 4):
-        os.symlink(shared("data", "webcam_sets", f"set{number}"), root / f"set{number}")
+    root = linked_sets(shared, tmp_path / "sets", (1, 2, 4))
     out = tmp_path / "folds"
-    trainer = ["-i", "2", "-b", "1", "--size", "64x48", "--channels", "4,4,8,8", "--threads", "1",
-               "--val-every", "2"]
     code = leave_scenes_out.main(["--data", str(root), "--fold-sets", "4;1,2", "--only", "1", "--out", str(out),
-                                  "--no-mediapipe", "--"] + trainer)
+                                  "--no-mediapipe", "--"] + TINY_RUN)
     lines = capsys.readouterr().out.splitlines()
     assert code == 0, lines
     assert (out / "fold1" / "last.pt").is_file() and not (out / "fold2").exists()
@@ -50,16 +54,12 @@ def test_options_the_script_owns_are_refused_for_the_trainer(shared, capsys):
 
 
 def test_a_second_run_starts_each_fold_from_its_own_first_run(shared, tmp_path, capsys):
-    root = tmp_path / "sets"
-    root.mkdir()
-    for number in (1, 4):
-        os.symlink(shared("data", "webcam_sets", f"set{number}"), root / f"set{number}")
-    tiny = ["-i", "2", "-b", "1", "--size", "64x48", "--channels", "4,4,8,8", "--threads", "1", "--val-every", "2"]
+    root = linked_sets(shared, tmp_path / "sets", (1, 4))
     folds = ["--data", str(root), "--fold-sets", "4;1", "--no-mediapipe"]
-    assert leave_scenes_out.main(folds + ["--out", str(tmp_path / "first"), "--"] + tiny) == 0
+    assert leave_scenes_out.main(folds + ["--out", str(tmp_path / "first"), "--"] + TINY_RUN) == 0
     capsys.readouterr()
     chained = ["--init", str(tmp_path / "first" / "fold{fold}" / "last.pt")]
-    assert leave_scenes_out.main(folds + ["--out", str(tmp_path / "second"), "--"] + chained + tiny) == 0
+    assert leave_scenes_out.main(folds + ["--out", str(tmp_path / "second"), "--"] + chained + TINY_RUN) == 0
     commands = [line for line in capsys.readouterr().out.splitlines() if "-m training" in line]
     assert len(commands) == 2
     for number, command in enumerate(commands, start=1):
