@@ -6,12 +6,16 @@ The bounds sit a little under the measured figures to allow for bf16/fp32 differ
 import numpy as np
 import pytest
 
+from benchmarks.cast_shadows import shadowed_frame, wall_shadow
 from benchmarks.webcam_negatives import webcam_negatives
 from fileio.capture_sets import list_sets, read_image, read_mask
 from metrics.mask_metrics import false_positive_rate, iou
 from models.segmenter import Segmenter
 
 HELD_OUT_SETS = (4, 9, 16, 20)
+# plate.pt scores 0.950 and marks 2.5 % of the shadow; its forerunner, never trained with shadows, 0.927 and 7 %.
+SHADOWED_IOU_BOUND = 0.94
+SHADOW_MARKED_BOUND = 0.04
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +57,22 @@ def test_plate_model_stays_quiet_on_hard_empty_frames(segmenter, held_out):
         for frame in webcam_negatives(plate, seed=capture_set.number):
             rates.append(false_positive_rate(segmenter.segment(frame, plate) > 0.5))
     assert np.mean(rates) < 0.005, rates
+
+
+def test_plate_model_leaves_the_persons_own_shadow_out_of_the_mask(segmenter, held_out):
+    # The benchmark's wall shadow at its darker level, whose geometry the trainer's shadows do not share.
+    scores, shadow_marked = [], []
+    for capture_set in held_out:
+        plate = read_image(capture_set.plate_path)
+        for index, (frame, truth) in enumerate(frames_with_person(capture_set)):
+            seed = 100 * capture_set.number + index
+            mask = segmenter.segment(shadowed_frame(frame, truth, 0.5, seed), plate) > 0.5
+            shadow = (wall_shadow(truth, np.random.default_rng(seed)) > 0.5) & ~truth
+            scores.append(iou(mask, truth))
+            shadow_marked.append((mask & shadow).sum() / max(shadow.sum(), 1))
+    assert len(scores) >= 12
+    assert np.mean(scores) >= SHADOWED_IOU_BOUND, scores
+    assert np.mean(shadow_marked) < SHADOW_MARKED_BOUND, shadow_marked
 
 
 def test_single_model_finds_the_person_without_a_plate(segmenter, held_out):
