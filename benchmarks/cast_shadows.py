@@ -36,12 +36,18 @@ def wall_shadow(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.GaussianBlur(cast, (0, 0), rng.uniform(*SOFTNESS_RANGE) * width)
 
 
+def visible_shadow(truth: np.ndarray, seed: int) -> np.ndarray:
+    """The coverage shadowed_frame darkens with this seed: the wall shadow where the person does not hide it."""
+    truth = np.asarray(truth, bool)
+    coverage = wall_shadow(truth, np.random.default_rng(seed))
+    coverage[truth] = 0.0  # the person stands in front of their shadow
+    return coverage
+
+
 def shadowed_frame(frame_bgr: np.ndarray, truth: np.ndarray, darkness: float, seed: int) -> np.ndarray:
     """The frame with the person's wall shadow darkening it by `darkness` (0..1) outside the person (uint8 BGR)."""
     if not 0.0 < darkness < 1.0:
         raise ValueError(f"darkness must be in (0, 1), got {darkness}")
-    truth = np.asarray(truth, bool)
-    coverage = wall_shadow(truth, np.random.default_rng(seed))
-    coverage[truth] = 0.0  # the person stands in front of their shadow
+    coverage = visible_shadow(truth, seed)
     factor = 1.0 - darkness * coverage
     return np.clip(frame_bgr.astype(np.float32) * factor[:, :, None] + 0.5, 0, 255).astype(np.uint8)
