@@ -187,5 +187,34 @@ def test_shipped_garment_extractor_draws_the_product_silhouette_of_held_out_pair
         worn = garment_mask_from_labels(read_labels(folder / "image-parse" / f"{pair}_0.png"))
         product = extractor.extract(read_image(folder / "image" / f"{pair}_0.jpg"), worn)
         scores.append(iou(silhouette(product), read_mask(folder / "cloth-mask" / f"{pair}_1.png")))
-    # Measured 0.80 on these 40 pairs (0.77 on all 195); the earlier ungated extractor scored 0.77 here.
-    assert np.mean(scores) >= 0.78, scores
+    # Measured 0.816 on these 40 pairs (0.799 on all 195); 0.80 before white garments were kept off white, and
+    # 0.77 with the earlier ungated extractor.
+    assert np.mean(scores) >= 0.80, scores
+
+
+def test_shipped_garment_extractor_keeps_white_garments_visible_on_the_white_background(shared):
+    """A white shirt drawn at 250 would vanish into the background: its silhouette must be the generator's gate."""
+    from benchmarks.extractors import held_out_pairs
+    from metrics.image_metrics import silhouette
+    from metrics.mask_metrics import iou
+    from models.gan.extractors import GarmentExtractor
+    from models.gan.imaging import garment_input, garment_mask_from_labels, read_labels
+    folder = shared("data", "tryon")
+    extractor = GarmentExtractor(device="cpu")
+    height, width = extractor.translator.size_hw
+    white = []
+    for pair in held_out_pairs(folder, 0.1):
+        photo = read_image(folder / "image" / f"{pair}_0.jpg")
+        worn = garment_mask_from_labels(read_labels(folder / "image-parse" / f"{pair}_0.png"))
+        if np.median(photo[worn].min(axis=1)) < 235:
+            continue
+        product = extractor.extract(photo, worn)
+        small_photo = cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
+        small_worn = cv2.resize(worn.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+        _, gate_logits = extractor.translator.drawn_and_gate(garment_input(small_photo, small_worn))
+        gate = cv2.resize((gate_logits > 0).astype(np.uint8), product.shape[1::-1],
+                          interpolation=cv2.INTER_NEAREST) > 0
+        white.append(iou(silhouette(product), gate))
+    assert len(white) >= 8, f"only {len(white)} held-out pairs with a white garment in {folder}"
+    # Measured 0.99 or more on each; drawn as the generator draws them, these shirts kept 0.4-0.7 of the gate.
+    assert min(white) >= 0.95, white

@@ -55,6 +55,22 @@ def garment_mask_from_labels(labels: np.ndarray) -> np.ndarray:
     return np.isin(labels, GARMENT_LABELS)
 
 
+# The brightest a drawn garment pixel's darkest channel may be: only the background is pure white, so a white
+# garment's edge stays visible (and a white-keyed silhouette whole), as under a shop's lighting.
+GARMENT_BRIGHTEST = 240
+
+
+def garment_on_white(drawn_bgr: np.ndarray, garment: np.ndarray, brightest: int = GARMENT_BRIGHTEST) -> np.ndarray:
+    """The drawn pixels under the garment mask on a pure white canvas. Pixels whose darkest channel is brighter
+    than `brightest` are darkened by the excess, all channels alike, so their tint is kept."""
+    out = np.full_like(drawn_bgr, 255)
+    garment = np.asarray(garment, bool)
+    pixels = drawn_bgr[garment].astype(np.int16)
+    excess = np.maximum(pixels.min(axis=1, keepdims=True) - brightest, 0)
+    out[garment] = (pixels - excess).astype(np.uint8)
+    return out
+
+
 def centred_cutout(image_bgr: np.ndarray, mask: np.ndarray, canvas_hw=None, fill: float = 0.0) -> np.ndarray:
     """The masked pixels cut out and centred on a white canvas (default: the image's size). fill=0 keeps their
     size (shrinking only what does not fit); fill=0.9 scales the cut-out, aspect kept, until it spans 90 % of the

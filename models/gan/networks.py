@@ -125,6 +125,33 @@ class UnetGenerator(StoredConfig, nn.Module):
         so that a trainer can supervise the gate directly."""
         if with_gate_logits and not self.config.gated:
             raise ValueError("with_gate_logits needs a U-Net built with input_gate or white_gate")
+        if not self.config.gated:
+            return self._decode(image)[0]
+        drawn, gate_logits = self.drawn_and_gate_logits(image)
+        if self.config.input_gate:
+            gate = torch.sigmoid(gate_logits)
+            output = gate * image[:, :self.config.out_channels] + (1 - gate) * drawn
+        elif self.training:
+            gate = torch.sigmoid(gate_logits)
+            output = gate * drawn + (1 - gate)  # white is 1 in [-1, 1]
+        else:
+            # Crisp edges at inference, as a product photo has: a soft edge would grey the white around the
+            # silhouette and widen it.
+            output = torch.where(gate_logits > 0, drawn, torch.ones_like(drawn))
+        return (output, gate_logits) if with_gate_logits else output
+
+    def drawn_and_gate_logits(self, image: torch.Tensor):
+        """A gated network's two parts before they are blended: the drawn image (tanh, [-1, 1]) and the gate
+        logits, both at the input's size. Lets an engine blend them at another size."""
+        if not self.config.gated:
+            raise ValueError("drawn_and_gate_logits needs a U-Net built with input_gate or white_gate")
+        x, bottleneck = self._decode(image)
+        channels = self.config.out_channels
+        gate_logits = self.gate_head(bottleneck, image.shape[-2:]) if self.gate_head else x[:, channels:]
+        return torch.tanh(x[:, :channels]), gate_logits
+
+    def _decode(self, image: torch.Tensor):
+        """The last decoder layer's output and the bottleneck."""
         multiple = self.config.size_multiple
         if image.shape[-2] % multiple or image.shape[-1] % multiple:
             raise ValueError(f"U-Net input {tuple(image.shape[-2:])}: each side must be a multiple of {multiple} "
@@ -138,22 +165,7 @@ class UnetGenerator(StoredConfig, nn.Module):
         x = self.up[0](bottleneck)
         for block in self.up[1:]:
             x = block(torch.cat([x, skips.pop()], dim=1))
-        if not self.config.gated:
-            return x
-        channels = self.config.out_channels
-        gate_logits = self.gate_head(bottleneck, image.shape[-2:]) if self.gate_head else x[:, channels:]
-        drawn = torch.tanh(x[:, :channels])
-        if self.config.input_gate:
-            gate = torch.sigmoid(gate_logits)
-            output = gate * image[:, :channels] + (1 - gate) * drawn
-        elif self.training:
-            gate = torch.sigmoid(gate_logits)
-            output = gate * drawn + (1 - gate)  # white is 1 in [-1, 1]
-        else:
-            # Crisp edges at inference, as a product photo has: a soft edge would grey the white around the
-            # silhouette and widen it.
-            output = torch.where(gate_logits > 0, drawn, torch.ones_like(drawn))
-        return (output, gate_logits) if with_gate_logits else output
+        return x, bottleneck
 
 
 class GlobalGateHead(nn.Module):
