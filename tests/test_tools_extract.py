@@ -211,8 +211,10 @@ def test_shipped_garment_extractor_keeps_white_garments_visible_on_the_white_bac
         product = extractor.extract(photo, worn)
         small_photo = cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
         small_worn = cv2.resize(worn.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
-        _, gate_logits = extractor.translator.drawn_and_gate(garment_input(small_photo, small_worn))
-        gate = cv2.resize((gate_logits > 0).astype(np.uint8), product.shape[1::-1],
+        with torch.no_grad():
+            _, gate_logits = extractor.translator.model.drawn_and_gate_logits(
+                garment_input(small_photo, small_worn)[None])
+        gate = cv2.resize((gate_logits[0, 0] > 0).numpy().astype(np.uint8), product.shape[1::-1],
                           interpolation=cv2.INTER_NEAREST) > 0
         white.append(iou(silhouette(product), gate))
     assert len(white) >= 8, f"only {len(white)} held-out pairs with a white garment in {folder}"

@@ -56,21 +56,19 @@ class ImageTranslator:
         self.in_channels = model.config.in_channels
         self.mask_hint: Optional[str] = payload.get("mask_hint")  # weights file of the hint's mask net, if any
 
-    @torch.inference_mode()
     def run(self, source: torch.Tensor) -> np.ndarray:
         """CxHxW tensor in [-1, 1] at the training size -> BGR uint8 output."""
-        return to_image(self.model(source[None].to(self.device))[0])
+        return generated_picture(self.model, source.to(self.device))
 
-    @property
-    def white_gated(self) -> bool:
-        return bool(getattr(self.model.config, "white_gate", False))
 
-    @torch.inference_mode()
-    def drawn_and_gate(self, source: torch.Tensor) -> Tuple[np.ndarray, np.ndarray]:
-        """A white-gated generator's two parts before they are blended: the drawn image (BGR uint8) and the gate
-        logits (float HxW)."""
-        drawn, logits = self.model.drawn_and_gate_logits(source[None].to(self.device))
-        return to_image(drawn[0]), logits[0, 0].float().cpu().numpy()
+@torch.inference_mode()
+def generated_picture(generator: torch.nn.Module, source: torch.Tensor) -> np.ndarray:
+    """A generator's output for one CxHxW input, as BGR uint8. Under a white-gated generator's gate the garment is
+    kept off pure white (garment_on_white), so the picture's silhouette is the gate's."""
+    if getattr(generator.config, "white_gate", False):
+        drawn, gate_logits = generator.drawn_and_gate_logits(source[None])
+        return garment_on_white(to_image(drawn[0]), gate_logits[0, 0].float().cpu().numpy() > 0)
+    return to_image(generator(source[None])[0])
 
 
 class GarmentExtractor:
@@ -78,8 +76,7 @@ class GarmentExtractor:
         self.translator = ImageTranslator(resolve_weights(path, "garment"), device, expected_layout="tryon")
 
     def extract(self, person_bgr: np.ndarray, garment_mask: np.ndarray) -> np.ndarray:
-        """The product photo (BGR, 192x256) of the garment under the mask. Under a white-gated generator's gate
-        the garment is kept off pure white (garment_on_white), so its silhouette is the gate's."""
+        """The product photo (BGR, 192x256) of the garment under the mask."""
         if person_bgr.ndim != 3 or person_bgr.shape[2] != 3:
             raise ValueError(f"extract() needs an HxWx3 BGR photo, got shape {person_bgr.shape}")
         garment_mask = np.asarray(garment_mask, bool)
@@ -89,12 +86,7 @@ class GarmentExtractor:
         height, width = self.translator.size_hw
         person = cv2.resize(person_bgr, (width, height), interpolation=cv2.INTER_AREA)
         mask = cv2.resize(garment_mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
-        source = garment_input(person, mask)
-        if self.translator.white_gated:
-            drawn, gate_logits = self.translator.drawn_and_gate(source)
-            product = garment_on_white(drawn, gate_logits > 0)
-        else:
-            product = self.translator.run(source)
+        product = self.translator.run(garment_input(person, mask))
         if product.shape[:2] != PRODUCT_SIZE_HW:
             product = cv2.resize(product, PRODUCT_SIZE_HW[::-1], interpolation=cv2.INTER_LINEAR)
         return product

@@ -7,6 +7,7 @@ import torch
 from fileio.atomic_files import write_png
 from metrics import image_metrics
 from metrics.mask_metrics import iou
+from models.gan.extractors import generated_picture
 from models.gan.imaging import picture_grid, to_image
 from training.gan.data import PairedExample, prepare_pair, prepare_single
 
@@ -55,8 +56,7 @@ def validate_paired(generator: torch.nn.Module, examples: Sequence[PairedExample
     rows, grid = [], []
     for example in examples:
         source, target, target_mask = prepare_pair(example, size_hw, fit=fit)
-        output = generator(source[None].to(device))[0]
-        output_image, target_image = to_image(output), to_image(target)
+        output_image, target_image = generated_picture(generator, source.to(device)), to_image(target)
         rows.append(pair_figures(output_image, target_image, target_mask))
         if len(grid) < grid_rows:
             grid.append((shown_input(source), output_image, target_image))
