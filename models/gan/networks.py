@@ -142,7 +142,7 @@ class UnetGenerator(StoredConfig, nn.Module):
 
     def drawn_and_gate_logits(self, image: torch.Tensor):
         """A gated network's two parts before they are blended: the drawn image (tanh, [-1, 1]) and the gate
-        logits, both at the input's size. Lets an engine blend them at another size."""
+        logits, both at the input's size, for a renderer that blends them itself (generated_picture)."""
         if not self.config.gated:
             raise ValueError("drawn_and_gate_logits needs a U-Net built with input_gate or white_gate")
         x, bottleneck = self._decode(image)
