@@ -77,6 +77,13 @@ class GarmentExtractor:
 
     def extract(self, person_bgr: np.ndarray, garment_mask: np.ndarray) -> np.ndarray:
         """The product photo (BGR, 192x256) of the garment under the mask."""
+        product = self.translator.run(self.generator_input(person_bgr, garment_mask))
+        if product.shape[:2] != PRODUCT_SIZE_HW:
+            product = cv2.resize(product, PRODUCT_SIZE_HW[::-1], interpolation=cv2.INTER_LINEAR)
+        return product
+
+    def generator_input(self, person_bgr: np.ndarray, garment_mask: np.ndarray) -> torch.Tensor:
+        """The photo and its garment mask resized to the training size, as the generator's 4-channel input."""
         if person_bgr.ndim != 3 or person_bgr.shape[2] != 3:
             raise ValueError(f"extract() needs an HxWx3 BGR photo, got shape {person_bgr.shape}")
         garment_mask = np.asarray(garment_mask, bool)
@@ -86,10 +93,7 @@ class GarmentExtractor:
         height, width = self.translator.size_hw
         person = cv2.resize(person_bgr, (width, height), interpolation=cv2.INTER_AREA)
         mask = cv2.resize(garment_mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
-        product = self.translator.run(garment_input(person, mask))
-        if product.shape[:2] != PRODUCT_SIZE_HW:
-            product = cv2.resize(product, PRODUCT_SIZE_HW[::-1], interpolation=cv2.INTER_LINEAR)
-        return product
+        return garment_input(person, mask)
 
 
 class MaskNet:
