@@ -11,14 +11,13 @@ from fileio.shared_data import REPO_ROOT
 # threads interleave (from 400 to 18,000 per 10 frames on a loaded machine). The baseline therefore pins glibc's
 # documented starting values (128 KiB each), which is what a process gets before that drift.
 FAULT_COUNTER = """
-import ctypes, resource, sys, cv2
+import resource, sys, cv2
 from process_settings import configure_process
+from process_settings.allocator import set_malloc_thresholds
 from models.segmenter import Segmenter
 configure_process(threads=2, keep_memory=sys.argv[1] != "default")
 if sys.argv[1] == "default":
-    mallopt = ctypes.CDLL("libc.so.6").mallopt
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    assert mallopt(M_MMAP_THRESHOLD, 128 << 10) == 1 and mallopt(M_TRIM_THRESHOLD, 128 << 10) == 1
+    assert set_malloc_thresholds(128 << 10, 128 << 10)
 engine = Segmenter.load("models/weights/single.pt", precision="fp32", runtime="torch")  # glibc-allocated
 frame = cv2.imread(sys.argv[2])
 for _ in range(3):
