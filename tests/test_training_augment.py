@@ -264,3 +264,33 @@ def test_hard_pixel_weighting_weighs_only_the_wrong_pixels():
     assert weights[..., 0, 0].item() == 5.0 and (weights.sum() - 5.0).item() == 15.0
     assert bce_dice_loss(logits, target, 4.0) > bce_dice_loss(logits, target)
     assert bce_dice_loss(logits, target, 0.0) == bce_dice_loss(logits, target)
+
+
+def test_camouflage_brings_the_person_close_to_the_plate_and_keeps_texture_and_background(small_pool):
+    pair = next(p for p in small_pool.train_pairs if p.mask.sum() > 5000)
+    pulled = augment.camouflage(pair.frame, pair.plate, pair.mask, np.random.default_rng(0), pull=(0.7, 0.7))
+    inside, outside = pair.mask, ~pair.mask
+    assert np.array_equal(pulled[outside], pair.frame[outside])
+
+    def local_gap(image):  # colour gap to the plate at garment scale
+        smooth = lambda x: cv2.GaussianBlur(x.astype(np.float32), (0, 0), 8)  # noqa: E731
+        return np.abs(smooth(image) - smooth(pair.plate))[inside].mean()
+
+    assert local_gap(pulled) < 0.6 * local_gap(pair.frame)
+    detail = lambda x: cv2.Laplacian(cv2.cvtColor(x, cv2.COLOR_BGR2GRAY).astype(np.float32), cv2.CV_32F)  # noqa: E731
+    inner = cv2.erode(inside.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert np.corrcoef(detail(pulled)[inner], detail(pair.frame)[inner])[0, 1] > 0.9
+    none = augment.camouflage(pair.frame, pair.plate, np.zeros_like(pair.mask), np.random.default_rng(0))
+    assert np.array_equal(none, pair.frame)
+
+
+def test_camouflage_changes_only_samples_with_a_person_and_never_their_label(small_pool):
+    changed = 0
+    for number in range(16):
+        plain = composite.plate_sample(np.random.default_rng([1, number]), small_pool, (120, 160), True)
+        pulled = composite.plate_sample(np.random.default_rng([1, number]), small_pool, (120, 160), True, 1.0)
+        assert np.array_equal(plain.mask, pulled.mask)
+        if not plain.mask.any():
+            assert np.array_equal(plain.frame, pulled.frame) and np.array_equal(plain.plate, pulled.plate)
+        changed += not np.array_equal(plain.frame, pulled.frame)
+    assert changed >= 4

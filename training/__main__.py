@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cast-shadows", action="store_true",
                         help="plate model: pasted people throw their own silhouette as a shadow onto the floor and "
                              "up the wall (20-60 %% darker, labelled background)")
+    parser.add_argument("--camouflage", type=share, default=0.0, metavar="FRACTION",
+                        help="plate model: share of people whose colours are pulled 30-80 %% of the way towards the "
+                             "scene behind them, so that the model learns to find people who barely differ from the "
+                             "plate (default 0)")
     parser.add_argument("--hard-weight", type=non_negative_float, default=0.0, metavar="W",
                         help="weigh the pixels the model gets wrong 1+W times in the cross-entropy (default 0)")
     parser.add_argument("--teacher", type=Path, metavar="CKPT",
@@ -185,7 +189,7 @@ def run(args) -> int:
             channels=args.channels, long_side=args.long_side, output_stride=args.output_stride,
             decoder_channels=args.decoder_channels, finest_channels=args.finest_channels, init=init,
             motion_composites=args.motion_composites, empty_scenes=args.empty_scenes, cast_shadows=args.cast_shadows,
-            hard_weight=args.hard_weight, teacher=teacher, distill_weight=args.distill_weight)
+            camouflage=args.camouflage, hard_weight=args.hard_weight, teacher=teacher, distill_weight=args.distill_weight)
         if resume is not None:
             from models.checkpoint import read_checkpoint
             settings = resumed_settings(settings, read_checkpoint(resume),

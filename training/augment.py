@@ -222,6 +222,26 @@ def alpha_blend(background: np.ndarray, layer: np.ndarray, alpha: np.ndarray) ->
                    255).astype(np.uint8)
 
 
+def camouflage(person: np.ndarray, backdrop: np.ndarray, alpha: np.ndarray, rng: np.random.Generator,
+               pull: Tuple[float, float] = (0.3, 0.8)) -> np.ndarray:
+    """Pulls the person's local colour towards the scene behind them, like dark jeans in front of a dark door.
+
+    The person's texture stays and the label does not change; only the contrast with the plate shrinks, so the
+    model must use small differences. Pixels where alpha is 0 keep their values.
+    """
+    weight = alpha.astype(np.float32)
+    ys = np.nonzero(weight > 0.5)[0]
+    if len(ys) == 0:
+        return person.copy()
+    sigma = max(2.0, 0.08 * float(ys.max() - ys.min() + 1))  # colour regions about a garment's size
+    cover = cv2.GaussianBlur(weight, (0, 0), sigma)[:, :, None] + 1e-4
+    person_f = person.astype(np.float32)
+    person_local = cv2.GaussianBlur(person_f * weight[:, :, None], (0, 0), sigma) / cover
+    behind_local = cv2.GaussianBlur(backdrop.astype(np.float32), (0, 0), sigma)
+    shifted = person_f + rng.uniform(*pull) * (behind_local - person_local) * weight[:, :, None]
+    return np.clip(shifted + 0.5, 0, 255).astype(np.uint8)
+
+
 # ---- motion -------------------------------------------------------------------------------------------------
 def motion_blur(image: np.ndarray, length: float, angle_deg: float) -> np.ndarray:
     """Linear motion blur: the average along a line of `length` px at angle_deg (a fast limb or body)."""

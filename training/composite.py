@@ -86,8 +86,10 @@ def plate_nudge(rng: np.random.Generator, hw: Size, strength: float = 1.0) -> np
 
 
 def synthetic_pair(rng: np.random.Generator, picture: np.ndarray, cutout: Optional[Cutout], out_hw: Size,
-                   kind: str, webcam_scale: Optional[float] = None, cast_shadows: bool = False) -> PlateSample:
-    """cast_shadows: most pasted people also throw their own silhouette onto the floor and wall."""
+                   kind: str, webcam_scale: Optional[float] = None, cast_shadows: bool = False,
+                   camouflage: float = 0.0) -> PlateSample:
+    """cast_shadows: most pasted people also throw their own silhouette onto the floor and wall.
+    camouflage: the chance that the person's colours are pulled towards the scene behind them."""
     scene = random_scene(rng, picture, out_hw)
     background = scene
     mask = np.zeros(out_hw, bool)
@@ -103,12 +105,15 @@ def synthetic_pair(rng: np.random.Generator, picture: np.ndarray, cutout: Option
         background = augment.cast_shadow(background, rng, mask, darkness=(0.7, 0.92), spare_person=False)
     if rng.random() < 0.3:
         background = augment.perturb_background(background, rng)
+    if layer is not None and camouflage > 0 and rng.random() < camouflage:
+        layer = augment.camouflage(layer, background, alpha, rng)
     frame = background if layer is None else augment.alpha_blend(background, layer, alpha)
     plate = augment.warp_image(scene, plate_nudge(rng, out_hw), out_hw)
     return PlateSample(kind, augment.webcam_look(frame, rng), augment.webcam_look(plate, rng), mask)
 
 
-def real_pair(rng: np.random.Generator, pair: RealPair, out_hw: Size, cast_shadows: bool = False) -> PlateSample:
+def real_pair(rng: np.random.Generator, pair: RealPair, out_hw: Size, cast_shadows: bool = False,
+              camouflage: float = 0.0) -> PlateSample:
     matrix = augment.random_crop_matrix(rng, pair.frame.shape[:2], out_hw, zoom=(1.0, 1.15))
     (frame, plate), mask = augment.warp_sample([pair.frame, pair.plate], pair.mask, matrix, out_hw)
     if rng.random() < 0.5:
@@ -118,25 +123,30 @@ def real_pair(rng: np.random.Generator, pair: RealPair, out_hw: Size, cast_shado
         frame = np.where(mask[:, :, None], frame, shaded)  # the person is already in the frame: keep it
     elif mask.any() and rng.random() < 0.3:
         frame = augment.cast_shadow(frame, rng, mask, spare_person=True)
+    if camouflage > 0 and mask.any() and rng.random() < camouflage:
+        frame = augment.camouflage(frame, plate, mask, rng)
     plate = augment.warp_image(plate, plate_nudge(rng, out_hw, 0.5), out_hw)
     return PlateSample("real", augment.webcam_look(frame, rng, 0.7), augment.webcam_look(plate, rng, 0.7), mask)
 
 
-def plate_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, cast_shadows: bool = False) -> PlateSample:
-    """cast_shadows: people throw projected silhouette shadows (labelled background) in synthetic and real pairs."""
+def plate_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, cast_shadows: bool = False,
+                 camouflage: float = 0.0) -> PlateSample:
+    """cast_shadows: people throw projected silhouette shadows (labelled background) in synthetic and real pairs.
+    camouflage: the chance that a person's colours are pulled towards the scene behind them."""
     pictures = pool.train_plates
     kind = choose(rng, PLATE_MIX, {"real": pool.train_pairs, "portrait": pool.portrait_cutouts and pictures,
                                    "webcam_cutout": pool.webcam_cutouts and pictures, "empty": pictures})
     if kind == "real":
-        return real_pair(rng, pool.train_pairs[rng.integers(len(pool.train_pairs))], out_hw, cast_shadows)
+        return real_pair(rng, pool.train_pairs[rng.integers(len(pool.train_pairs))], out_hw, cast_shadows, camouflage)
     picture = pictures[rng.integers(len(pictures))]
     if kind == "empty":
         return synthetic_pair(rng, picture, None, out_hw, kind)
     if kind == "portrait":
         return synthetic_pair(rng, picture, pool.portrait_cutouts[rng.integers(len(pool.portrait_cutouts))],
-                              out_hw, kind, cast_shadows=cast_shadows)
+                              out_hw, kind, cast_shadows=cast_shadows, camouflage=camouflage)
     cutout = pool.webcam_cutouts[rng.integers(len(pool.webcam_cutouts))]
-    return synthetic_pair(rng, picture, cutout, out_hw, kind, webcam_scale=1.0, cast_shadows=cast_shadows)
+    return synthetic_pair(rng, picture, cutout, out_hw, kind, webcam_scale=1.0, cast_shadows=cast_shadows,
+                          camouflage=camouflage)
 
 
 # ---- validation -----------------------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class TrainSettings:
     motion_composites: bool = False  # single model: add moving-people composites and empty scenes
     empty_scenes: Optional[float] = None  # single model: share of people-free samples; None: the mix's own
     cast_shadows: bool = False  # plate model: people throw projected silhouette shadows (labelled background)
+    camouflage: float = 0.0  # plate model: chance that a person's colours are pulled towards the scene behind
     hard_weight: float = 0.0  # extra cross-entropy weight on the pixels the model gets wrong
     teacher: Optional[Path] = None  # a trained network of the same kind whose probabilities the student also learns
     distill_weight: float = 1.0  # weight of the distillation term beside the label loss
@@ -182,9 +183,11 @@ class TrainSamples(Dataset):
     """Sample number -> tensors. Indexing is unbounded: the sampler decides which numbers a step uses."""
 
     def __init__(self, pool: DataPool, kind: str, size: Tuple[int, int], seed: int, in_channels: int,
-                 motion: bool = False, cast_shadows: bool = False, empty_share: Optional[float] = None):
+                 motion: bool = False, cast_shadows: bool = False, empty_share: Optional[float] = None,
+                 camouflage: float = 0.0):
         self.pool, self.kind, self.size, self.seed, self.in_channels = pool, kind, size, seed, in_channels
         self.motion, self.cast_shadows, self.empty_share = motion, cast_shadows, empty_share
+        self.camouflage = camouflage
 
     def __len__(self):
         return 2 ** 62
@@ -193,7 +196,7 @@ class TrainSamples(Dataset):
         rng = np.random.default_rng([self.seed, number])
         mask_tensor = lambda m: torch.from_numpy(m.astype(np.float32))[None]  # noqa: E731
         if self.kind == "plate":
-            sample = composite.plate_sample(rng, self.pool, self.size, self.cast_shadows)
+            sample = composite.plate_sample(rng, self.pool, self.size, self.cast_shadows, self.camouflage)
             return (torch.from_numpy(normalise_image(sample.frame, self.in_channels)),
                     torch.from_numpy(normalise_image(sample.plate, self.in_channels)), mask_tensor(sample.mask))
         sample = composite.single_sample(rng, self.pool, self.size, self.motion, self.empty_share)
@@ -226,7 +229,8 @@ def step_loader(settings: TrainSettings, pool: DataPool, in_channels: int, first
                 process: "Process") -> DataLoader:
     """The batches of steps first_step+1 .. last_step for this process."""
     samples = TrainSamples(pool, settings.model, settings.size, settings.seed, in_channels,
-                           settings.motion_composites, settings.cast_shadows, settings.empty_scenes)
+                           settings.motion_composites, settings.cast_shadows, settings.empty_scenes,
+                           settings.camouflage)
     batches = StepBatches(first_step, last_step, settings.batch_size, process.rank, process.world)
     return DataLoader(samples, batch_sampler=batches, num_workers=settings.workers, worker_init_fn=_worker_init,
                       pin_memory=process.device.type == "cuda", prefetch_factor=4 if settings.workers else None)
