@@ -3,13 +3,20 @@ import os
 # Qt widgets must run without a display, in CI and here.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The engine caches per-machine measurements; keep the user's cache out of test runs.
+import shutil
 import tempfile
-os.environ["BACKPLATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="backplate-test-cache-")
+TEST_CACHE_DIR = tempfile.mkdtemp(prefix="backplate-test-cache-")
+os.environ["BACKPLATE_CACHE_DIR"] = TEST_CACHE_DIR
 
 import cv2
 import pytest
 
 from fileio.shared_data import SharedDataMissing, shared_path
+
+
+def pytest_unconfigure(config):
+    # The cache holds engine graphs of every test run: without this, each run would leave them behind in /tmp.
+    shutil.rmtree(TEST_CACHE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
