@@ -1,10 +1,29 @@
-"""Edge-aware upsampling of a low-resolution mask, guided by the full-resolution frame (fast guided filter)."""
+"""Edge-aware upsampling of a low-resolution mask, guided by the full-resolution frame (fast guided filter).
+
+`guided_upsample` is the inference path (OpenCV, in place). `guided_upsample_tensor` computes the same filter in
+PyTorch, differentiably, so that training can score the mask the app will actually show.
+"""
 from typing import Optional
 
 import cv2
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from models.preprocess import model_input_size, resize_by_halving
+
+
+def local_linear_fit(guide_low, mask, box, eps: float):
+    """The guided filter's per-pixel fit mask ~ slope * guide + offset over box windows, with both coefficients
+    averaged over the windows that cover each pixel. Plain arithmetic, so numpy arrays (the engine, box from
+    OpenCV) and tensors (training, box from PyTorch) share it."""
+    mean_guide = box(guide_low)
+    mean_mask = box(mask)
+    covariance = box(guide_low * mask) - mean_guide * mean_mask
+    variance = box(guide_low * guide_low) - mean_guide * mean_guide
+    slope = covariance / (variance + eps)
+    offset = mean_mask - slope * mean_guide
+    return box(slope), box(offset)
 
 
 def guided_upsample(low_res_mask: np.ndarray, guide_gray: np.ndarray, radius: int = 1, eps: float = 1e-3) -> np.ndarray:
@@ -28,21 +47,41 @@ def guided_upsample(low_res_mask: np.ndarray, guide_gray: np.ndarray, radius: in
     def box(values):
         return cv2.boxFilter(values, -1, window, borderType=cv2.BORDER_REFLECT)
 
-    mean_guide = box(guide_low)
-    mean_mask = box(mask)
-    covariance = box(guide_low * mask) - mean_guide * mean_mask
-    variance = box(guide_low * guide_low) - mean_guide * mean_guide
-    slope = covariance / (variance + eps)
-    offset = mean_mask - slope * mean_guide
+    slope, offset = local_linear_fit(guide_low, mask, box, eps)
     # Fold the guide's scale into the slope, so the full-size frame is never copied to float.
-    slope = cv2.resize(box(slope) * guide_scale, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
-    offset = cv2.resize(box(offset), (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+    slope = cv2.resize(slope * guide_scale, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+    offset = cv2.resize(offset, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
     # Full-size work in OpenCV, in place: fresh full-size numpy temporaries cost more than the arithmetic.
     mask_full = cv2.multiply(guide_gray, slope, dtype=cv2.CV_32F)
     cv2.add(mask_full, offset, dst=mask_full)
     cv2.threshold(mask_full, 1.0, 1.0, cv2.THRESH_TRUNC, dst=mask_full)
     cv2.threshold(mask_full, 0.0, 0.0, cv2.THRESH_TOZERO, dst=mask_full)
     return mask_full
+
+
+def guided_upsample_tensor(low_res_mask: torch.Tensor, guide_gray: torch.Tensor, radius: int = 1,
+                           eps: float = 1e-3, clamp: bool = True) -> torch.Tensor:
+    """guided_upsample on tensors, with gradients: low_res_mask N x 1 x h x w in [0, 1], guide_gray N x 1 x H x W in
+    [0, 1]; returns N x 1 x H x W, clamped to [0, 1] unless clamp is False. The guide is brought down the way
+    resize_by_halving does (exact 2x means, then bilinear), and the box windows replicate the border, which equals
+    OpenCV's reflected border at radius 1."""
+    low_h, low_w = low_res_mask.shape[-2:]
+    guide_low = guide_gray
+    while guide_low.shape[-2] >= 2 * low_h and guide_low.shape[-1] >= 2 * low_w:
+        guide_low = F.avg_pool2d(guide_low, 2)
+    if guide_low.shape[-2:] != (low_h, low_w):
+        guide_low = F.interpolate(guide_low, size=(low_h, low_w), mode="bilinear", align_corners=False)
+    window = 2 * radius + 1
+
+    def box(values):
+        return F.avg_pool2d(F.pad(values, (radius,) * 4, mode="replicate"), window, stride=1)
+
+    slope, offset = local_linear_fit(guide_low, low_res_mask, box, eps)
+    full_size = guide_gray.shape[-2:]
+    slope = F.interpolate(slope, size=full_size, mode="bilinear", align_corners=False)
+    offset = F.interpolate(offset, size=full_size, mode="bilinear", align_corners=False)
+    mask = slope * guide_gray + offset
+    return mask.clamp(0.0, 1.0) if clamp else mask
 
 
 def mask_at_frame_size(probability: np.ndarray, config, frame_bgr: np.ndarray,

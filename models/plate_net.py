@@ -98,7 +98,8 @@ class PlateNet(StoredConfig, nn.Module):
             x = self.refine[level](x + skip)
         return self.head(x)
 
-    def forward(self, frame: torch.Tensor, plate: torch.Tensor) -> torch.Tensor:
-        """Mask logits at the input resolution (training and export use this path)."""
+    def forward(self, frame: torch.Tensor, plate: torch.Tensor, low_res: bool = False) -> torch.Tensor:
+        """Mask logits at the input resolution (training and export use this path); with low_res, at
+        1/output_stride of it, as the engine gets them."""
         logits = self.decode(self.encode(frame), self.encode(plate))
-        return F.interpolate(logits, size=frame.shape[-2:], mode="bilinear", align_corners=False)
+        return logits if low_res else F.interpolate(logits, size=frame.shape[-2:], mode="bilinear", align_corners=False)

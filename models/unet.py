@@ -107,6 +107,8 @@ class LikeUnet(StoredConfig, nn.Module):
                 x = self.up[index](torch.cat([x, skip], dim=1))
         return self.head(x)
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        """Mask logits at the input resolution (training and export use this path)."""
-        return F.interpolate(self.low_res_logits(image), size=image.shape[-2:], mode="bilinear", align_corners=False)
+    def forward(self, image: torch.Tensor, low_res: bool = False) -> torch.Tensor:
+        """Mask logits at the input resolution (training and export use this path); with low_res, at the
+        decoder's own scale, as the engine gets them."""
+        logits = self.low_res_logits(image)
+        return logits if low_res else F.interpolate(logits, size=image.shape[-2:], mode="bilinear", align_corners=False)

@@ -183,5 +183,6 @@ def test_help_explains_the_options(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     for option in ("--val-sets", "--val-fraction", "--backgrounds", "--resume", "--test-only", "torchrun",
-                   "--val-sequences", "--val-backgrounds", "--motion-composites", "--empty-scenes", "--hard-weight"):
+                   "--val-sequences", "--val-backgrounds", "--motion-composites", "--empty-scenes", "--hard-weight",
+                   "--guided-weight"):
         assert option in text

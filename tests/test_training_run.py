@@ -56,6 +56,17 @@ def test_a_short_run_on_real_sets_lowers_the_loss_and_writes_its_outputs(pool, t
     assert best["model_option"] == "plate" and best["step"] in (20, 40)
 
 
+def test_the_guided_weight_adds_the_loss_of_the_engine_s_mask_to_the_same_first_step(pool, tmp_path):
+    torch.set_num_threads(1)
+    first_loss = {}
+    for weight in (0.0, 1.0):
+        out = tmp_path / f"guided{weight}"
+        train(settings(out, iterations=1, val_every=1, guided_weight=weight), pool)
+        history = read_checkpoint(out / "last.pt")["history"]
+        first_loss[weight] = next(row["loss"] for row in history if row.get("loss") is not None)
+    assert first_loss[1.0] > first_loss[0.0] + 0.01  # same init, same samples: only the guided term differs
+
+
 def test_a_killed_and_resumed_run_ends_exactly_where_an_uninterrupted_one_does(pool, tmp_path):
     torch.set_num_threads(1)
     whole, parts = tmp_path / "whole", tmp_path / "parts"

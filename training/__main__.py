@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "plate (default 0)")
     parser.add_argument("--hard-weight", type=non_negative_float, default=0.0, metavar="W",
                         help="weigh the pixels the model gets wrong 1+W times in the cross-entropy (default 0)")
+    parser.add_argument("--guided-weight", type=non_negative_float, default=0.0, metavar="W",
+                        help="add a loss term, weighted W, on the mask as the app shows it: the network's "
+                             "low-resolution output upsampled along the frame's edges by the guided filter, which "
+                             "the plain loss never sees (default 0: off)")
     parser.add_argument("--teacher", type=Path, metavar="CKPT",
                         help="knowledge distillation: a trained model of the same kind (e.g. models/weights/"
                              "single.pt) whose probabilities the new network also learns to match, so that a "
@@ -189,7 +193,8 @@ def run(args) -> int:
             channels=args.channels, long_side=args.long_side, output_stride=args.output_stride,
             decoder_channels=args.decoder_channels, finest_channels=args.finest_channels, init=init,
             motion_composites=args.motion_composites, empty_scenes=args.empty_scenes, cast_shadows=args.cast_shadows,
-            camouflage=args.camouflage, hard_weight=args.hard_weight, teacher=teacher, distill_weight=args.distill_weight)
+            camouflage=args.camouflage, hard_weight=args.hard_weight, guided_weight=args.guided_weight,
+            teacher=teacher, distill_weight=args.distill_weight)
         if resume is not None:
             from models.checkpoint import read_checkpoint
             settings = resumed_settings(settings, read_checkpoint(resume),

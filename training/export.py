@@ -62,13 +62,25 @@ def input_names(model) -> List[str]:
     return ["frame", "plate"] if model_kind(model) == "plate" else ["image"]
 
 
+class ImagesOnly(torch.nn.Module):
+    """The network's forward called with its images alone. The ONNX exporter would otherwise pass forward's
+    optional low_res flag as a traced tensor. It takes the network's mode, which the exporter restores after."""
+
+    def __init__(self, network: torch.nn.Module):
+        super().__init__()
+        self.network = network
+
+    def forward(self, *images: torch.Tensor) -> torch.Tensor:
+        return self.network(*images)
+
+
 def export_onnx(model, inputs: List[torch.Tensor], path: Path) -> None:
     names = input_names(model)
     dynamic = {name: {2: "height", 3: "width"} for name in names}
     dynamic["logits"] = {2: "height", 3: "width"}
     with atomic_path(path) as temp:
-        torch.onnx.export(model, tuple(inputs), temp, input_names=names, output_names=["logits"],
-                          dynamic_axes=dynamic, opset_version=17, dynamo=False)
+        torch.onnx.export(ImagesOnly(model).train(model.training), tuple(inputs), temp, input_names=names,
+                          output_names=["logits"], dynamic_axes=dynamic, opset_version=17, dynamo=False)
 
 
 def export_torchscript(model, inputs: List[torch.Tensor], path: Path) -> None:

@@ -17,6 +17,7 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
@@ -29,7 +30,7 @@ from models.unet import LikeUnet, LikeUnetConfig
 from training import composite, report
 from training.data import DataPool
 from training.evaluate import ValItem, evaluate, validation_items
-from training.losses import bce_dice_loss, distillation_loss
+from training.losses import bce_dice_loss, distillation_loss, guided_mask_loss
 
 MODEL_KINDS = ("plate", "single", "single-gray")
 DEFAULT_SIZES = {"plate": (240, 320), "single": (256, 256), "single-gray": (256, 256)}
@@ -66,6 +67,7 @@ class TrainSettings:
     cast_shadows: bool = False  # plate model: people throw projected silhouette shadows (labelled background)
     camouflage: float = 0.0  # plate model: chance that a person's colours are pulled towards the scene behind
     hard_weight: float = 0.0  # extra cross-entropy weight on the pixels the model gets wrong
+    guided_weight: float = 0.0  # weight of a loss on the mask after the engine's guided upsampling
     teacher: Optional[Path] = None  # a trained network of the same kind whose probabilities the student also learns
     distill_weight: float = 1.0  # weight of the distillation term beside the label loss
 
@@ -434,12 +436,19 @@ def train_one_step(network: torch.nn.Module, run: Run, batch, device: torch.devi
                    teacher: Optional[torch.nn.Module] = None) -> torch.Tensor:
     """Forward, loss, backward, clipped update and schedule step; returns the loss."""
     *inputs, target = [tensor.to(device, non_blocking=True) for tensor in batch]
+    guided_weight = run.settings.guided_weight
     with torch.autocast(device.type, dtype=torch.float16, enabled=run.scaler.is_enabled()):
-        logits = network(*inputs)
+        if guided_weight > 0:
+            low_res_logits = network(*inputs, low_res=True)
+            logits = F.interpolate(low_res_logits, size=target.shape[-2:], mode="bilinear", align_corners=False)
+        else:
+            logits = network(*inputs)
         if teacher is not None:
             with torch.no_grad():
                 teacher_logits = teacher(*inputs)
     loss = bce_dice_loss(logits, target, run.settings.hard_weight)
+    if guided_weight > 0:
+        loss = loss + guided_weight * guided_mask_loss(low_res_logits, inputs[0], target, run.settings.hard_weight)
     if teacher is not None:
         loss = loss + run.settings.distill_weight * distillation_loss(logits, teacher_logits)
     run.optimizer.zero_grad(set_to_none=True)

@@ -4,14 +4,26 @@ teacher network is at hand, a distillation term that pulls the student's probabi
 With hard_weight > 0 the cross-entropy weighs each pixel the model currently gets wrong (thresholded at 0.5)
 1 + hard_weight times, so rare hard pixels (a cast shadow, a hand at the silhouette edge) are not drowned out by
 the many easy ones.
+
+guided_mask_loss scores what the engine shows instead: the low-resolution probabilities after the guided filter
+(models.guided_filter), which training otherwise never sees.
 """
 import torch
 import torch.nn.functional as F
 
+from models.guided_filter import guided_upsample_tensor
+from models.preprocess import PIXEL_MEAN, PIXEL_STD
+
+# ITU-R 601 luma, as OpenCV's BGR2GRAY, for the guide of the filter; the network's input is RGB.
+RGB_TO_GRAY = (0.299, 0.587, 0.114)
+
 
 def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
     """1 - Dice per image, averaged. On an empty target it still pushes every probability to zero."""
-    probability = torch.sigmoid(logits.float())
+    return dice_loss_of_probability(torch.sigmoid(logits.float()), target, smooth)
+
+
+def dice_loss_of_probability(probability: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
     dims = tuple(range(1, probability.ndim))
     overlap = (probability * target).sum(dims)
     total = probability.sum(dims) + target.sum(dims)
@@ -39,3 +51,29 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     knows about uncertain pixels (hair, motion blur, the silhouette edge) that a 0/1 label does not."""
     soft_target = torch.sigmoid(teacher_logits.float())
     return F.binary_cross_entropy_with_logits(student_logits.float(), soft_target)
+
+
+def guide_from_input(image: torch.Tensor) -> torch.Tensor:
+    """The gray guide in [0, 1] (N x 1 x H x W) of a normalised network input, RGB or gray."""
+    pixels = image.float() * PIXEL_STD + PIXEL_MEAN
+    if pixels.shape[1] == 1:
+        return pixels.clamp(0.0, 1.0)
+    weights = pixels.new_tensor(RGB_TO_GRAY).view(1, 3, 1, 1)
+    return (pixels * weights).sum(1, keepdim=True).clamp(0.0, 1.0)
+
+
+def guided_mask_loss(low_res_logits: torch.Tensor, image: torch.Tensor, target: torch.Tensor,
+                     hard_weight: float = 0.0) -> torch.Tensor:
+    """The loss of the mask as the engine shows it: the low-resolution probabilities upsampled to the input along
+    its edges by the guided filter. Mean absolute error (its gradient stays bounded, and it counts wrong pixels
+    as IoU does) plus soft Dice. The clamp to [0, 1] passes gradients straight through, so a missed pixel whose
+    filtered value fell below 0 is still pushed up."""
+    raw = guided_upsample_tensor(torch.sigmoid(low_res_logits.float()), guide_from_input(image), clamp=False)
+    mask = raw + (raw.clamp(0.0, 1.0) - raw).detach()
+    error = (mask - target).abs()
+    if hard_weight > 0:
+        weights = hard_pixel_weights(mask - 0.5, target, hard_weight)
+        error_term = (error * weights).sum() / weights.sum()
+    else:
+        error_term = error.mean()
+    return error_term + dice_loss_of_probability(mask, target)
