@@ -37,13 +37,22 @@ def hard_pixel_weights(logits: torch.Tensor, target: torch.Tensor, hard_weight: 
     return 1.0 + hard_weight * wrong
 
 
+def hard_weighted_mean(per_pixel: torch.Tensor, logits: torch.Tensor, target: torch.Tensor,
+                       hard_weight: float) -> torch.Tensor:
+    """The mean of a per-pixel loss, with the pixels that logits (> 0: person) get wrong weighed 1 + hard_weight
+    times; the plain mean when hard_weight is 0."""
+    if hard_weight <= 0:
+        return per_pixel.mean()
+    weights = hard_pixel_weights(logits, target, hard_weight)
+    return (per_pixel * weights).sum() / weights.sum()
+
+
 def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, hard_weight: float = 0.0) -> torch.Tensor:
     logits = logits.float()
     if hard_weight <= 0:
         return F.binary_cross_entropy_with_logits(logits, target) + soft_dice_loss(logits, target)
-    weights = hard_pixel_weights(logits, target, hard_weight)
     per_pixel = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    return (per_pixel * weights).sum() / weights.sum() + soft_dice_loss(logits, target)
+    return hard_weighted_mean(per_pixel, logits, target, hard_weight) + soft_dice_loss(logits, target)
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
@@ -71,9 +80,4 @@ def guided_mask_loss(low_res_logits: torch.Tensor, image: torch.Tensor, target: 
     raw = guided_upsample_tensor(torch.sigmoid(low_res_logits.float()), guide_from_input(image), clamp=False)
     mask = raw + (raw.clamp(0.0, 1.0) - raw).detach()
     error = (mask - target).abs()
-    if hard_weight > 0:
-        weights = hard_pixel_weights(mask - 0.5, target, hard_weight)
-        error_term = (error * weights).sum() / weights.sum()
-    else:
-        error_term = error.mean()
-    return error_term + dice_loss_of_probability(mask, target)
+    return hard_weighted_mean(error, mask - 0.5, target, hard_weight) + dice_loss_of_probability(mask, target)
