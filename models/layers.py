@@ -4,9 +4,11 @@ from dataclasses import asdict
 import torch.nn as nn
 
 
-def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1, kernel_size: int = 3) -> nn.Sequential:
+def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1, kernel_size: int = 3,
+                 dilation: int = 1) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, bias=False),
+        nn.Conv2d(in_channels, out_channels, kernel_size, stride, dilation * (kernel_size // 2), dilation=dilation,
+                  bias=False),
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )

@@ -22,6 +22,7 @@ class PlateNetConfig:
     input_long_side: int = 320  # the frame's long side is resized to this before inference
     in_channels: int = 3
     output_stride: int = 2  # the mask comes out at 1/output_stride of the input (2 or 4); the guided filter does the rest
+    context_layers: int = 0  # dilated convolutions (dilation 2, 4, ...) plus a whole-frame summary at the coarsest scale
 
     @property
     def first_decoded_level(self) -> int:
@@ -58,6 +59,28 @@ class PlateEncoder(nn.Module):
         return features
 
 
+class SceneContext(nn.Module):
+    """Widens what the coarsest fused features see: dilated 3x3 convolutions, and the mean over the whole frame.
+
+    A weak local difference (a pale arm on a pale wall, dark jeans on a dark door) is easier to call when the body it
+    belongs to is in view. The block adds its output to its input through 1x1 projections that start at zero, so a
+    network fine-tuned from weights without it starts out computing exactly what those weights did.
+    """
+
+    def __init__(self, width: int, layers: int):
+        super().__init__()
+        self.dilated = nn.ModuleList(conv_bn_relu(width, width, dilation=2 ** (index + 1)) for index in range(layers))
+        self.project = nn.Conv2d(width * layers, width, 1)
+        self.summary = nn.Sequential(nn.Conv2d(width, width, 1), nn.ReLU(inplace=True), nn.Conv2d(width, width, 1))
+        for projection in (self.project, self.summary[-1]):
+            nn.init.zeros_(projection.weight)
+            nn.init.zeros_(projection.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        wide = self.project(torch.cat([layer(x) for layer in self.dilated], dim=1))
+        return x + wide + self.summary(x.mean(dim=(2, 3), keepdim=True))
+
+
 class PlateNet(StoredConfig, nn.Module):
     ARCH = "plate_net"
 
@@ -77,6 +100,9 @@ class PlateNet(StoredConfig, nn.Module):
         self.refine = nn.ModuleList(conv_bn_relu(width, width) if level >= first else nn.Identity()
                                     for level in range(len(channels) - 1))
         self.bottleneck = conv_bn_relu(width, width)
+        if self.config.context_layers < 0:
+            raise ValueError(f"context_layers must be 0 or more, not {self.config.context_layers}")
+        self.context = SceneContext(width, self.config.context_layers) if self.config.context_layers else nn.Identity()
         self.head = nn.Conv2d(width, 1, 1)
 
     def encode(self, image: torch.Tensor) -> List[torch.Tensor]:
@@ -91,7 +117,7 @@ class PlateNet(StoredConfig, nn.Module):
             for level, f, p in zip(range(first, len(self.fuse)), frame_features, plate_features)
         }
         last = len(self.fuse) - 1
-        x = self.bottleneck(fused[last])
+        x = self.context(self.bottleneck(fused[last]))
         for level in range(last - 1, first - 1, -1):
             skip = fused[level]
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)

@@ -1,5 +1,6 @@
 """The inference engine and checkpoints: loading (good, wrong, corrupt), output shapes, device choice, plate caching,
 the compiled runtimes against PyTorch on a real frame, and the measured choice with its cache."""
+import dataclasses
 import json
 import pickle
 import time
@@ -11,7 +12,7 @@ import torch
 
 import models.runtime_choice as runtime_choice
 from fileio.capture_sets import list_sets, read_image
-from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from models.checkpoint import DEFAULT_WEIGHTS, CheckpointError, load_checkpoint, save_checkpoint
 from models.guided_filter import guided_upsample
 from models.plate_net import PlateNet, PlateNetConfig
 from models.preprocess import model_input_size, prepare_input, prepare_pixels, resize_by_halving
@@ -375,4 +376,31 @@ def test_single_model_with_the_lean_decoder_agrees_on_every_runtime(real_pair, t
     assert reference.shape == frame.shape[:2]
     for runtime in INSTALLED_COMPILED:
         mask = Segmenter.load(path, device="cpu", precision="fp32", runtime=runtime).segment(frame)
+        assert np.abs(mask - reference).max() <= runtime_choice.TOLERANCE["fp32"], runtime
+
+
+def test_the_scene_context_block_lets_one_side_of_the_frame_inform_the_other_on_every_runtime(real_pair, tmp_path):
+    frame, plate = real_pair
+    torch.manual_seed(0)
+    plain, _ = load_checkpoint(DEFAULT_WEIGHTS["plate"])
+    context = PlateNet(dataclasses.replace(plain.config, context_layers=2))
+    context.load_state_dict(plain.state_dict(), strict=False)
+    plain.eval(), context.eval()
+    for projection in (context.context.project, context.context.summary[-1]):  # as if trained: no longer zero
+        torch.nn.init.normal_(projection.weight, std=0.5)
+    # Change only the frame's right third; look at the mask's left third.
+    changed = frame.copy()
+    changed[:, 2 * frame.shape[1] // 3:] = 255 - changed[:, 2 * frame.shape[1] // 3:]
+    reach = {}
+    for network in (plain, context):
+        pixels = [torch.from_numpy(prepare_input(image, network.config))[None] for image in (frame, changed, plate)]
+        with torch.no_grad():
+            first, second = (network(image, pixels[2]) for image in pixels[:2])
+        reach[network] = (first - second)[..., : first.shape[-1] // 3].abs().max().item()
+    assert reach[plain] < 1e-5 < 0.01 < reach[context]
+    path = tmp_path / "context.pt"
+    save_checkpoint(path, context)
+    reference = Segmenter.load(path, device="cpu", precision="fp32", runtime="torch").segment(frame, plate)
+    for runtime in INSTALLED_COMPILED:
+        mask = Segmenter.load(path, device="cpu", precision="fp32", runtime=runtime).segment(frame, plate)
         assert np.abs(mask - reference).max() <= runtime_choice.TOLERANCE["fp32"], runtime

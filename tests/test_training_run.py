@@ -12,11 +12,12 @@ import torch
 
 from models.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from models.preprocess import normalise_image
+from models.segmenter import Segmenter
 from fileio.capture_sets import read_image, read_set
 from fileio.shared_data import REPO_ROOT
 from training.__main__ import main as training_main
 from training.data import load_pool
-from training.loop import TrainSamples, TrainSettings, build_model, resumed_settings, train
+from training.loop import TrainSamples, TrainSettings, build_model, resumed_settings, starting_model, train
 
 SMALL = (96, 128)  # (height, width): a quarter of the real crop, to keep the tests fast on 2 cores
 
@@ -266,6 +267,30 @@ def test_torchrun_trains_with_two_gloo_processes(sets_root, tmp_path):
     assert payload["step"] == 4
     assert sorted(p.name for p in out.iterdir()) == ["best.pt", "curves.png", "last.pt", "log.csv",
                                                      "val_overlays.png"]
+
+
+def test_init_adds_a_scene_context_block_that_starts_out_changing_nothing(pool, sets_root, tmp_path, capsys):
+    torch.set_num_threads(1)
+    first, context = tmp_path / "first", tmp_path / "context"
+    train(settings(first, iterations=2, channels=(8, 12, 16, 24), output_stride=4), pool)
+    start = read_checkpoint(first / "last.pt")
+    train(settings(context, iterations=1, lr=1e-9, context_layers=2, init=first / "last.pt"), pool)
+    after = read_checkpoint(context / "last.pt")
+    assert after["config"]["context_layers"] == 2 and after["config"]["output_stride"] == 4
+    added = set(after["state_dict"]) - set(start["state_dict"])
+    assert added and all(key.startswith("context.") for key in added)
+    assert set(start["state_dict"]) < set(after["state_dict"])
+    # Before any step, the block's zero output projections leave a real frame's mask as the --init weights had it.
+    save_checkpoint(tmp_path / "untrained.pt",
+                    starting_model(settings(tmp_path, context_layers=2, init=first / "last.pt")).eval())
+    frame, plate = read_image(sets_root / "set1" / "1.png"), read_image(sets_root / "set1" / "bkg.png")
+    masks = [Segmenter.load(path, device="cpu", precision="fp32", runtime="torch").segment(frame, plate)
+             for path in (first / "last.pt", tmp_path / "untrained.pt")]
+    assert np.abs(masks[0] - masks[1]).max() < 1e-5
+    # The single-frame models have no such block.
+    assert training_main(["--model", "single", "--context-layers", "2", "--data", str(sets_root),
+                          "--out", str(tmp_path / "bad")]) == 2
+    assert "--context-layers applies to --model plate" in capsys.readouterr().err
 
 
 def test_init_with_the_lean_decoder_keeps_the_encoder_and_starts_the_decoder_fresh(pool, tmp_path):

@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="single model, lean decoder at output stride 2: the width of its finest level, which "
                              "works on the most pixels (default: the --decoder-channels width); stored in the "
                              "checkpoint")
+    parser.add_argument("--context-layers", type=non_negative_int, metavar="N",
+                        help="plate model: a scene-context block at the coarsest scale, N dilated convolutions "
+                             "(dilation 2, 4, ...) plus a whole-frame summary, so that a faint difference is judged "
+                             "with the body around it in view (default 0: none; with --init, the block starts as a "
+                             "no-op and every other layer keeps its weights); stored in the checkpoint")
     parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--workers", type=non_negative_int, default=0,
@@ -168,6 +173,8 @@ def run(args) -> int:
                             ("--empty-scenes", args.empty_scenes)):
             if value is not None and args.model == "plate":
                 raise UsageError(f"{flag} applies to the single-frame models, not --model plate; leave it out")
+        if args.context_layers is not None and args.model != "plate":
+            raise UsageError(f"--context-layers applies to --model plate, not --model {args.model}; leave it out")
         if args.finest_channels is not None and (args.output_stride == 4 or args.decoder_channels == 0):
             raise UsageError("--finest-channels narrows the lean decoder's level at output stride 2; it does nothing "
                              "with --output-stride 4 or --decoder-channels 0: leave one of them out")
@@ -191,7 +198,8 @@ def run(args) -> int:
             stop_after=args.stop_after, progress=not args.no_progress,
             data_description=[str(d) for d in data_dirs] + [f"backgrounds:{d}" for d in args.backgrounds],
             channels=args.channels, long_side=args.long_side, output_stride=args.output_stride,
-            decoder_channels=args.decoder_channels, finest_channels=args.finest_channels, init=init,
+            decoder_channels=args.decoder_channels, finest_channels=args.finest_channels,
+            context_layers=args.context_layers, init=init,
             motion_composites=args.motion_composites, empty_scenes=args.empty_scenes, cast_shadows=args.cast_shadows,
             camouflage=args.camouflage, hard_weight=args.hard_weight, guided_weight=args.guided_weight,
             teacher=teacher, distill_weight=args.distill_weight)

@@ -62,6 +62,7 @@ class TrainSettings:
     output_stride: Optional[int] = None  # mask at 1/2 or 1/4 of the input; None: the default or --init's
     decoder_channels: Optional[int] = None  # single model: 0 concatenating decoder, N lean; None: default or --init's
     finest_channels: Optional[int] = None  # lean decoder's level at output stride 2: its width; None: as --init's
+    context_layers: Optional[int] = None  # plate model: dilated layers of the scene-context block; None: as --init's
     motion_composites: bool = False  # single model: add moving-people composites and empty scenes
     empty_scenes: Optional[float] = None  # single model: share of people-free samples; None: the mix's own
     cast_shadows: bool = False  # plate model: people throw projected silhouette shadows (labelled background)
@@ -75,19 +76,21 @@ class TrainSettings:
 # A resumed run takes every setting from its checkpoint so that it continues exactly, except these, which stay
 # the user's; the network's widths and input side come from the checkpoint's model config.
 USER_SETTINGS = ("workers", "val_every", "log_every", "device", "out", "resume", "init", "stop_after", "progress",
-                 "data_description", "channels", "long_side", "output_stride", "decoder_channels", "finest_channels")
+                 "data_description", "channels", "long_side", "output_stride", "decoder_channels", "finest_channels",
+                 "context_layers")
 # setting -> model config key
 NETWORK_SHAPE = {"channels": "channels", "long_side": "input_long_side", "output_stride": "output_stride",
-                 "decoder_channels": "decoder_channels", "finest_channels": "finest_decoder_channels"}
+                 "decoder_channels": "decoder_channels", "finest_channels": "finest_decoder_channels",
+                 "context_layers": "context_layers"}
 # the settings that shape the decoder, which an --init checkpoint may be rebuilt with
-DECODER_SETTINGS = ("output_stride", "decoder_channels", "finest_channels")
+DECODER_SETTINGS = ("output_stride", "decoder_channels", "finest_channels", "context_layers")
 NO_FLAG = ("weight_decay", "warmup", "clip_norm")  # settings with no command-line flag
 
 
 # ---- model, optimizer, schedule -------------------------------------------------------------------------------
 def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None, long_side: Optional[int] = None,
                 output_stride: Optional[int] = None, decoder_channels: Optional[int] = None,
-                finest_channels: Optional[int] = None) -> torch.nn.Module:
+                finest_channels: Optional[int] = None, context_layers: Optional[int] = None) -> torch.nn.Module:
     overrides = {}
     if channels:
         overrides["channels"] = tuple(channels)
@@ -96,6 +99,8 @@ def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None, long_side
     if output_stride:
         overrides["output_stride"] = output_stride
     if kind == "plate":
+        if context_layers is not None:
+            overrides["context_layers"] = context_layers
         return PlateNet(PlateNetConfig(**overrides))
     if decoder_channels is not None:
         overrides["decoder_channels"] = decoder_channels
@@ -111,7 +116,7 @@ def build_model(kind: str, channels: Optional[Tuple[int, ...]] = None, long_side
 def starting_model(settings: TrainSettings) -> torch.nn.Module:
     """A fresh network, or with --init the weights (and widths) of an existing checkpoint, for fine-tuning."""
     fresh = build_model(settings.model, settings.channels, settings.long_side, settings.output_stride,
-                        settings.decoder_channels, settings.finest_channels)
+                        settings.decoder_channels, settings.finest_channels, settings.context_layers)
     if settings.init is None:
         return fresh
     model, _ = load_checkpoint(settings.init)
