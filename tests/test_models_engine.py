@@ -385,7 +385,8 @@ def test_the_scene_context_block_lets_one_side_of_the_frame_inform_the_other_on_
     plain, _ = load_checkpoint(DEFAULT_WEIGHTS["plate"])
     context = PlateNet(dataclasses.replace(plain.config, context_layers=2))
     context.load_state_dict(plain.state_dict(), strict=False)
-    plain.eval(), context.eval()
+    plain.eval()
+    context.eval()
     for projection in (context.context.project, context.context.summary[-1]):  # as if trained: no longer zero
         torch.nn.init.normal_(projection.weight, std=0.5)
     # Change only the frame's right third; look at the mask's left third.

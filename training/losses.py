@@ -49,8 +49,6 @@ def hard_weighted_mean(per_pixel: torch.Tensor, logits: torch.Tensor, target: to
 
 def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, hard_weight: float = 0.0) -> torch.Tensor:
     logits = logits.float()
-    if hard_weight <= 0:
-        return F.binary_cross_entropy_with_logits(logits, target) + soft_dice_loss(logits, target)
     per_pixel = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     return hard_weighted_mean(per_pixel, logits, target, hard_weight) + soft_dice_loss(logits, target)
 
