@@ -20,7 +20,7 @@ import torch.nn as nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from models.checkpoint import model_kind
-from models.preprocess import PIXEL_MEAN, PIXEL_STD
+from models.preprocess import PIXEL_OFFSET, PIXEL_SCALE
 
 
 class PixelInput(nn.Module):
@@ -35,7 +35,7 @@ class PixelInput(nn.Module):
         image = pixels.permute(0, 3, 1, 2)
         if self.swap:
             image = image[:, [2, 1, 0]]
-        return (image.float() * (1.0 / 255.0) - PIXEL_MEAN) * (1.0 / PIXEL_STD)
+        return image.float() * PIXEL_SCALE - PIXEL_OFFSET
 
 
 class PlateEncoderGraph(nn.Module):
@@ -93,6 +93,7 @@ def inference_copy(network: nn.Module) -> nn.Module:
 def build_graphs(network: nn.Module) -> Dict[str, nn.Module]:
     """The graphs of one network, by name: {'encoder', 'decoder'} for the plate model, {'single'} otherwise."""
     network = inference_copy(network)
+    network.padded_input_only = True  # the engine pads every input to the size multiple (models.preprocess)
     if model_kind(network) == "plate":
         graphs = {"encoder": PlateEncoderGraph(network), "decoder": PlateDecoderGraph(network)}
     else:

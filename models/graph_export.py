@@ -16,7 +16,7 @@ from fileio.cache import cache_dir
 from models.engine_graphs import build_graphs, graph_io_names
 
 # Bump when the graphs' definition changes, so stale exports are never reused.
-GRAPH_FORMAT = 6
+GRAPH_FORMAT = 7
 ONNX_OPSET = 17
 EXAMPLE_SIZE = (480, 640)  # any frame size works: height and width are dynamic in the files
 

@@ -48,11 +48,11 @@ def guided_upsample(low_res_mask: np.ndarray, guide_gray: np.ndarray, radius: in
         return cv2.boxFilter(values, -1, window, borderType=cv2.BORDER_REFLECT)
 
     slope, offset = local_linear_fit(guide_low, mask, box, eps)
-    # Fold the guide's scale into the slope, so the full-size frame is never copied to float.
-    slope = cv2.resize(slope * guide_scale, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+    # Fold the guide's scale into the slope, so the full-size frame is never copied to float. The full-size work
+    # runs in OpenCV, in place in the upsampled slope: fresh full-size temporaries cost more than the arithmetic.
     offset = cv2.resize(offset, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
-    # Full-size work in OpenCV, in place: fresh full-size numpy temporaries cost more than the arithmetic.
-    mask_full = cv2.multiply(guide_gray, slope, dtype=cv2.CV_32F)
+    mask_full = cv2.resize(slope * guide_scale, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+    cv2.multiply(guide_gray, mask_full, dst=mask_full, dtype=cv2.CV_32F)
     cv2.add(mask_full, offset, dst=mask_full)
     cv2.threshold(mask_full, 1.0, 1.0, cv2.THRESH_TRUNC, dst=mask_full)
     cv2.threshold(mask_full, 0.0, 0.0, cv2.THRESH_TOZERO, dst=mask_full)

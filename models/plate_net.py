@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.layers import StoredConfig, conv_bn_relu
+from models.layers import StoredConfig, conv_bn_relu, upsample_like
 
 
 @dataclass
@@ -83,6 +83,9 @@ class SceneContext(nn.Module):
 
 class PlateNet(StoredConfig, nn.Module):
     ARCH = "plate_net"
+    # True once every input is padded to config.size_multiple (the engine's graphs): each decoder step is then
+    # an exact 2x upsampling (models.layers.upsample_like).
+    padded_input_only = False
 
     def __init__(self, config: PlateNetConfig = None):
         super().__init__()
@@ -120,7 +123,7 @@ class PlateNet(StoredConfig, nn.Module):
         x = self.context(self.bottleneck(fused[last]))
         for level in range(last - 1, first - 1, -1):
             skip = fused[level]
-            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = upsample_like(x, skip, self.padded_input_only)
             x = self.refine[level](x + skip)
         return self.head(x)
 

@@ -6,6 +6,9 @@ import numpy as np
 
 PIXEL_MEAN = 0.5
 PIXEL_STD = 0.25
+# normalised = uint8 value * PIXEL_SCALE - PIXEL_OFFSET: (value / 255 - mean) / std as one multiply and one subtract
+PIXEL_SCALE = 1.0 / (255.0 * PIXEL_STD)
+PIXEL_OFFSET = PIXEL_MEAN / PIXEL_STD
 
 
 def normalise_image(image_bgr: np.ndarray, in_channels: int = 3) -> np.ndarray:
@@ -14,7 +17,7 @@ def normalise_image(image_bgr: np.ndarray, in_channels: int = 3) -> np.ndarray:
         pixels = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)[None]
     else:
         pixels = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)
-    return (pixels.astype(np.float32) * (1.0 / 255.0) - PIXEL_MEAN) * (1.0 / PIXEL_STD)
+    return pixels.astype(np.float32) * np.float32(PIXEL_SCALE) - np.float32(PIXEL_OFFSET)
 
 
 def model_input_size(height: int, width: int, long_side: int, multiple: int) -> Tuple[int, int, int, int]:

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.layers import StoredConfig, conv_bn_relu
+from models.layers import StoredConfig, conv_bn_relu, upsample_like
 
 
 @dataclass
@@ -46,6 +46,9 @@ class LikeUnetConfig:
 
 class LikeUnet(StoredConfig, nn.Module):
     ARCH = "like_unet"
+    # True once every input is padded to config.size_multiple (the engine's graphs): each decoder step is then
+    # an exact 2x upsampling (models.layers.upsample_like).
+    padded_input_only = False
 
     def __init__(self, config: LikeUnetConfig = None):
         super().__init__()
@@ -100,7 +103,7 @@ class LikeUnet(StoredConfig, nn.Module):
             skip = features[level]
             if self.config.decoder_channels and level == 0:
                 x = self.narrow(x)
-            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = upsample_like(x, skip, self.padded_input_only)
             if self.config.decoder_channels:
                 x = self.up[index](x + self.lateral[index](skip))
             else:

@@ -207,6 +207,36 @@ def test_guided_upsampling_snaps_mask_edge_to_image_edge():
     assert (guided != truth).sum() < (bilinear != truth).sum()
 
 
+def test_the_fixed_scale_upsampling_gives_the_numbers_of_the_size_read_one_and_refuses_other_sizes():
+    from models.layers import upsample_like
+    torch.manual_seed(0)
+    coarse = torch.randn(1, 4, 7, 9)
+    for height, width in ((14, 18), (13, 18), (15, 17)):
+        reference = torch.zeros(1, 2, height, width)
+        expected = torch.nn.functional.interpolate(coarse, size=(height, width), mode="bilinear", align_corners=False)
+        assert torch.equal(upsample_like(coarse, reference), expected)
+        if (height, width) == (14, 18):
+            assert torch.allclose(upsample_like(coarse, reference, exact_double=True), expected, atol=1e-6)
+        else:
+            with pytest.raises(ValueError, match="pad the input"):
+                upsample_like(coarse, reference, exact_double=True)
+
+
+def test_exported_graphs_resize_without_shape_arithmetic(tmp_path, monkeypatch):
+    """The engine pads its input to the size multiple, so every decoder step is an exact 2x; the graphs say so with
+    constants instead of reading the feature maps' shapes at run time."""
+    import onnx
+    from models.graph_export import export_graphs
+    monkeypatch.setenv("BACKPLATE_CACHE_DIR", str(tmp_path / "cache"))
+    for kind in ("plate", "single"):
+        network, _ = load_checkpoint(DEFAULT_WEIGHTS[kind])
+        for name, path in export_graphs(network).items():
+            operators = [node.op_type for node in onnx.load(str(path)).graph.node]
+            assert "Shape" not in operators, f"{kind} {name}: {sorted(set(operators))}"
+            if name != "encoder":
+                assert operators.count("Resize") >= 2
+
+
 def test_guided_upsampling_reads_uint8_and_float_guides_alike(real_pair):
     gray = cv2.cvtColor(real_pair[0], cv2.COLOR_BGR2GRAY)
     low = cv2.resize((gray > 100).astype(np.float32), (160, 120), interpolation=cv2.INTER_AREA)
