@@ -1,9 +1,11 @@
 """What every inference runtime executes: the networks wrapped as graphs with a uint8 image in and the mask
 probability out.
 
-- "encoder" (plate model): pixels -> the feature maps the decoder reads (config.decoded_levels of them); run on each
-  frame and, once, on the plate.
-- "decoder" (plate model): (frame features, plate features) -> probability at 1/config.output_stride of the input.
+- "encoder" (plate model): pixels -> the feature maps the decoder reads (config.decoded_levels of them); run once
+  on the plate.
+- "frame" (plate model): (pixels, the plate's features) -> probability at 1/config.output_stride of the input. The
+  frame's encoder and the decoder in one graph: one call per frame, and the frame's features never leave the
+  runtime.
 - "single" (single-frame model): pixels -> probability at 1/config.output_stride of the input.
 
 pixels are N x H x W x C uint8, as models.preprocess.prepare_pixels makes them (BGR, or gray). The BGR-to-RGB
@@ -48,15 +50,14 @@ class PlateEncoderGraph(nn.Module):
         return tuple(self.network.encode(self.pixels(pixels)))
 
 
-class PlateDecoderGraph(nn.Module):
+class PlateFrameGraph(nn.Module):
     def __init__(self, network: nn.Module):
         super().__init__()
+        self.encoder = PlateEncoderGraph(network)
         self.network = network
 
-    def forward(self, *features):
-        levels = len(features) // 2
-        frame, plate = list(features[:levels]), list(features[levels:])
-        return torch.sigmoid(self.network.decode(frame, plate))
+    def forward(self, pixels: torch.Tensor, *plate_features):
+        return torch.sigmoid(self.network.decode(list(self.encoder(pixels)), list(plate_features)))
 
 
 class SingleGraph(nn.Module):
@@ -91,11 +92,11 @@ def inference_copy(network: nn.Module) -> nn.Module:
 
 
 def build_graphs(network: nn.Module) -> Dict[str, nn.Module]:
-    """The graphs of one network, by name: {'encoder', 'decoder'} for the plate model, {'single'} otherwise."""
+    """The graphs of one network, by name: {'encoder', 'frame'} for the plate model, {'single'} otherwise."""
     network = inference_copy(network)
     network.padded_input_only = True  # the engine pads every input to the size multiple (models.preprocess)
     if model_kind(network) == "plate":
-        graphs = {"encoder": PlateEncoderGraph(network), "decoder": PlateDecoderGraph(network)}
+        graphs = {"encoder": PlateEncoderGraph(network), "frame": PlateFrameGraph(network)}
     else:
         graphs = {"single": SingleGraph(network)}
     return {name: graph.eval() for name, graph in graphs.items()}
@@ -107,6 +108,6 @@ def graph_io_names(name: str, network: nn.Module) -> Tuple[list, list]:
     features = [f"features{level}" for level in range(levels)]
     if name == "encoder":
         return ["pixels"], features
-    if name == "decoder":
-        return [*features, *[f"plate_{feature}" for feature in features]], ["probability"]
+    if name == "frame":
+        return ["pixels", *[f"plate_{feature}" for feature in features]], ["probability"]
     return ["pixels"], ["probability"]

@@ -16,7 +16,7 @@ from fileio.cache import cache_dir
 from models.engine_graphs import build_graphs, graph_io_names
 
 # Bump when the graphs' definition changes, so stale exports are never reused.
-GRAPH_FORMAT = 7
+GRAPH_FORMAT = 8
 ONNX_OPSET = 17
 EXAMPLE_SIZE = (480, 640)  # any frame size works: height and width are dynamic in the files
 
@@ -45,7 +45,7 @@ def _example_inputs(graphs: Dict[str, nn.Module], channels: int, long_side: int,
         return {"single": (pixels,)}
     with torch.no_grad():
         encoded = graphs["encoder"](pixels)
-    return {"encoder": (pixels,), "decoder": (*encoded, *encoded)}
+    return {"encoder": (pixels,), "frame": (pixels, *encoded)}
 
 
 def _dynamic_axes(inputs, input_names, output_names) -> dict:

@@ -130,9 +130,9 @@ def segment_test_card(runtime, network_config, kind: str, frame: np.ndarray, pla
     if kind != "plate":
         return mask_at_frame_size(runtime.predict(prepare_pixels(frame, network_config)), network_config, frame)
     if runtime not in plates:
-        plates[runtime] = runtime.encode(prepare_pixels(plate, network_config), keep=True)
-    features = runtime.encode(prepare_pixels(frame, network_config))
-    return mask_at_frame_size(runtime.decode(features, plates[runtime]), network_config, frame)
+        plates[runtime] = runtime.encode(prepare_pixels(plate, network_config))
+    probability = runtime.segment_frame(prepare_pixels(frame, network_config), plates[runtime])
+    return mask_at_frame_size(probability, network_config, frame)
 
 
 def measure(opened: Dict[Candidate, object], network_config, kind: str,

@@ -1,12 +1,11 @@
 """The inference runtimes behind the engine: PyTorch (training's own, and CUDA), OpenVINO and ONNX Runtime.
 
 Each runs the graphs of models.engine_graphs for one network, and offers the same three calls:
-    encode(pixels, keep=False) -> features      plate model: a frame's or the plate's features
-    decode(frame_features, plate_features) -> probability
-    predict(pixels) -> probability              single-frame model
+    encode(pixels) -> features                              plate model: the plate's features, computed once
+    segment_frame(pixels, plate_features) -> probability    plate model: one frame against those features
+    predict(pixels) -> probability                          single-frame model
 pixels is one H x W x C uint8 image from models.preprocess.prepare_pixels; probability is the float32 mask, padding
-included, at the input's size or half of it. Features are opaque to the caller; keep=True makes them outlive the
-next encode() (the plate's), otherwise a runtime may reuse their memory.
+included, at 1/output_stride of the input. Features are opaque to the caller, and stay valid after later calls.
 
 Thread counts are per runtime (OpenVINO's and ONNX Runtime's own settings), never process-wide.
 """
@@ -59,14 +58,14 @@ class TorchRuntime:
         return output[0, 0].float().cpu().numpy()
 
     @torch.inference_mode()
-    def encode(self, pixels: np.ndarray, keep: bool = False):
+    def encode(self, pixels: np.ndarray):
         with self._autocast():
             return self.graphs["encoder"](self._pixels(pixels))
 
     @torch.inference_mode()
-    def decode(self, frame_features, plate_features) -> np.ndarray:
+    def segment_frame(self, pixels: np.ndarray, plate_features) -> np.ndarray:
         with self._autocast():
-            return self._probability(self.graphs["decoder"](*frame_features, *plate_features))
+            return self._probability(self.graphs["frame"](self._pixels(pixels), *plate_features))
 
     @torch.inference_mode()
     def predict(self, pixels: np.ndarray) -> np.ndarray:
@@ -91,10 +90,9 @@ class OpenVinoRuntime:
         self._compiled: Dict[tuple, object] = {}
         self._requests: Dict[tuple, object] = {}
 
-    def _request(self, name: str, shapes: List[tuple], keep: bool = False):
-        """An infer request for this graph and input shapes; keep=True: a request of its own, so results kept
-        from it are never overwritten by the next frame's."""
-        key = (name, keep, *shapes)
+    def _request(self, name: str, shapes: List[tuple]):
+        """An infer request for this graph and input shapes."""
+        key = (name, *shapes)
         request = self._requests.get(key)
         if request is None:
             compiled = self._compiled.get((name, *shapes))
@@ -109,15 +107,15 @@ class OpenVinoRuntime:
             request = self._requests[key] = compiled.create_infer_request()
         return request
 
-    def encode(self, pixels: np.ndarray, keep: bool = False):
+    def encode(self, pixels: np.ndarray):
         batch = pixels[None]
-        outputs = self._request("encoder", [batch.shape], keep).infer([batch], share_inputs=True,
-                                                                      share_outputs=not keep)
+        # Copied out (share_outputs=False): the features must outlive the request's next run.
+        outputs = self._request("encoder", [batch.shape]).infer([batch], share_inputs=True, share_outputs=False)
         return [outputs[index] for index in range(len(outputs))]
 
-    def decode(self, frame_features, plate_features) -> np.ndarray:
-        inputs = [*frame_features, *plate_features]
-        request = self._request("decoder", [array.shape for array in inputs])
+    def segment_frame(self, pixels: np.ndarray, plate_features) -> np.ndarray:
+        inputs = [pixels[None], *plate_features]
+        request = self._request("frame", [array.shape for array in inputs])
         return request.infer(inputs, share_inputs=True, share_outputs=False)[0][0, 0]
 
     def predict(self, pixels: np.ndarray) -> np.ndarray:
@@ -149,14 +147,14 @@ class OnnxRuntimeRuntime:
             raise ValueError(f"runtime 'onnxruntime' runs fp32 only, not {precision}")
         self.precision = precision
         self._sessions = {name: onnxruntime_cpu_session(path, threads) for name, path in export_graphs(network).items()}
-        self._decoder_inputs = graph_io_names("decoder", network)[0] if "decoder" in self._sessions else []
+        self._frame_inputs = graph_io_names("frame", network)[0] if "frame" in self._sessions else []
 
-    def encode(self, pixels: np.ndarray, keep: bool = False):
+    def encode(self, pixels: np.ndarray):
         return self._sessions["encoder"].run(None, {"pixels": pixels[None]})
 
-    def decode(self, frame_features, plate_features) -> np.ndarray:
-        inputs = dict(zip(self._decoder_inputs, [*frame_features, *plate_features]))
-        return self._sessions["decoder"].run(None, inputs)[0][0, 0]
+    def segment_frame(self, pixels: np.ndarray, plate_features) -> np.ndarray:
+        inputs = dict(zip(self._frame_inputs, [pixels[None], *plate_features]))
+        return self._sessions["frame"].run(None, inputs)[0][0, 0]
 
     def predict(self, pixels: np.ndarray) -> np.ndarray:
         return self._sessions["single"].run(None, {"pixels": pixels[None]})[0][0, 0]

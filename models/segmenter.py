@@ -160,8 +160,8 @@ class Segmenter:
         if plate_bgr is not None and self.has_plate_model:
             engine = self._engines["plate"]
             self.last_model = "plate"
-            frame_features = engine.runtime.encode(prepare_pixels(frame_bgr, engine.config))
-            probability = engine.runtime.decode(frame_features, self._cached_plate_features(engine, plate_bgr))
+            probability = engine.runtime.segment_frame(prepare_pixels(frame_bgr, engine.config),
+                                                       self._cached_plate_features(engine, plate_bgr))
         elif self.has_single_model:
             engine = self._engines["single"]
             self.last_model = "single"
@@ -181,6 +181,6 @@ class Segmenter:
         # Cheap fingerprint: same buffer, shape and a strided sample of pixels.
         key = (plate_bgr.__array_interface__["data"][0], plate_bgr.shape, hash(plate_bgr[::37, ::41].tobytes()))
         if key != self._plate_key:
-            self._plate_features = engine.runtime.encode(prepare_pixels(plate_bgr, engine.config), keep=True)
+            self._plate_features = engine.runtime.encode(prepare_pixels(plate_bgr, engine.config))
             self._plate_key = key
         return self._plate_features

@@ -117,13 +117,13 @@ def test_plate_features_are_computed_once_per_plate(plate_checkpoint, real_pair,
     engine = segmenter._engines["plate"].runtime
     calls = []
     original_encode = engine.encode
-    engine.encode = lambda pixels, keep=False: calls.append(keep) or original_encode(pixels, keep)
+    engine.encode = lambda pixels: calls.append(pixels.shape) or original_encode(pixels)
     first = segmenter.segment(frame, plate)
     for _ in range(2):
         assert np.array_equal(segmenter.segment(frame, plate), first)  # the cached plate features stay intact
-    assert calls == [False, True, False, False]  # one per frame, and the plate once (kept)
+    assert len(calls) == 1  # the plate once; each frame goes through its own one-call graph
     segmenter.segment(frame, plate[::-1].copy())
-    assert calls[4:] == [False, True]  # a new plate is encoded again
+    assert len(calls) == 2  # a new plate is encoded again
 
 
 def test_a_capped_mask_is_the_full_size_mask_at_the_capped_size(real_pair):
@@ -266,6 +266,25 @@ def test_engine_feeds_the_network_exactly_the_trainers_input(real_pair):
             assert torch.equal(PixelInput(config.in_channels)(pixels)[0], trainer_input)
 
 
+def test_the_frame_graph_computes_the_trainers_network_on_frame_and_plate(real_pair):
+    """The engine runs a frame through one graph (its encoder and the decoder) against the plate's stored features;
+    that must be the network the trainer trained, applied to the frame and the plate."""
+    from models.runtimes import TorchRuntime
+    network, _ = load_checkpoint(DEFAULT_WEIGHTS["plate"])
+    network.eval()
+    frame, plate = real_pair
+    runtime = TorchRuntime(network, torch.device("cpu"))
+    engine_probability = runtime.segment_frame(prepare_pixels(frame, network.config),
+                                               runtime.encode(prepare_pixels(plate, network.config)))
+    with torch.no_grad():
+        logits = network(*(torch.from_numpy(prepare_input(image, network.config))[None] for image in real_pair),
+                         low_res=True)
+    trainer_probability = torch.sigmoid(logits)[0, 0].numpy()
+    assert engine_probability.shape == trainer_probability.shape
+    assert np.abs(engine_probability - trainer_probability).max() < 1e-4  # batch norms folded: rounding only
+    assert (trainer_probability > 0.5).mean() > 0.05  # a person is there: the comparison means something
+
+
 @pytest.fixture(scope="module")
 def shipped_reference(real_pair):
     """PyTorch fp32 masks of the shipped models on a real frame, at 640x480 and at an odd size (padding)."""
@@ -295,7 +314,7 @@ def test_exported_graphs_are_cached_by_the_weights_hash(tmp_path, monkeypatch):
     torch.manual_seed(0)
     network = PlateNet(PlateNetConfig(channels=(8, 8, 16, 16), decoder_channels=8))
     paths = export_graphs(network)
-    assert sorted(paths) == ["decoder", "encoder"] and all(path.stat().st_size > 1000 for path in paths.values())
+    assert sorted(paths) == ["encoder", "frame"] and all(path.stat().st_size > 1000 for path in paths.values())
     assert model_fingerprint(network) in str(paths["encoder"].parent)
     assert not [p for p in paths["encoder"].parent.iterdir() if p.suffix != ".onnx"]  # no temp files left behind
     stamps = {name: path.stat().st_mtime_ns for name, path in paths.items()}

@@ -169,6 +169,8 @@ def test_training_samples_are_exactly_what_the_engine_feeds_the_network(pool, ki
         else Segmenter(single_model=network, device="cpu", precision="fp32", runtime="torch")
     engine.segment(*pictures)
     assert len(seen) == len(trainer_inputs) == len(pictures)
+    if kind == "plate":
+        seen.reverse()  # the engine encodes (and caches) the plate before it runs the frame against it
     for engine_input, trainer_input in zip(seen, trainer_inputs):
         assert engine_input.shape == (1, in_channels, *SMALL)
         assert torch.equal(engine_input[0], trainer_input)
