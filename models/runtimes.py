@@ -87,25 +87,20 @@ class OpenVinoRuntime:
                         "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
                         # Other threads of the app (capture, palms, display) share the cores: let the OS move ours.
                         "ENABLE_CPU_PINNING": False}
-        self._compiled: Dict[tuple, object] = {}
-        self._requests: Dict[tuple, object] = {}
+        # (graph name, *input shapes) -> (compiled model, its one infer request); the model is kept with its request.
+        self._compiled: Dict[tuple, tuple] = {}
 
     def _request(self, name: str, shapes: List[tuple]):
-        """An infer request for this graph and input shapes."""
+        """The infer request for this graph and input shapes, compiled on first use."""
         key = (name, *shapes)
-        request = self._requests.get(key)
-        if request is None:
-            compiled = self._compiled.get((name, *shapes))
-            if compiled is None:
-                model = self._core.read_model(self._paths[name])
-                model.reshape({port.any_name: list(shape) for port, shape in zip(model.inputs, shapes)})
-                compiled = self._core.compile_model(model, "CPU", self._config)
-                if len(self._compiled) >= 8:  # a camera changes size rarely; don't hoard compiled models
-                    self._compiled.clear()
-                    self._requests.clear()
-                self._compiled[(name, *shapes)] = compiled
-            request = self._requests[key] = compiled.create_infer_request()
-        return request
+        if key not in self._compiled:
+            model = self._core.read_model(self._paths[name])
+            model.reshape({port.any_name: list(shape) for port, shape in zip(model.inputs, shapes)})
+            compiled = self._core.compile_model(model, "CPU", self._config)
+            if len(self._compiled) >= 8:  # a camera changes size rarely; don't hoard compiled models
+                self._compiled.clear()
+            self._compiled[key] = (compiled, compiled.create_infer_request())
+        return self._compiled[key][1]
 
     def encode(self, pixels: np.ndarray):
         batch = pixels[None]
