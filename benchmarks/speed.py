@@ -95,7 +95,8 @@ def machine_lines(threads: int) -> List[str]:
     lines = [f"CPU: {describe_cpu()}; {threads} threads for ours"]
     limits = [f"{name}={os.environ[name]}" for name in ISA_VARIABLES if os.environ.get(name)]
     if limits:
-        lines.append(f"ISA limits from the environment: {' '.join(limits)}")
+        lines.append(f"ISA limits from the environment: {' '.join(limits)} (oneDNN, in PyTorch and OpenVINO, and "
+                     f"PyTorch's own kernels honour them; ONNX Runtime and MediaPipe do not)")
     return lines
 
 

@@ -3,9 +3,13 @@
 Benchmarks print it beside every timing, and the engine keys its per-machine choices on it.
 """
 import functools
+import os
 import platform
 from pathlib import Path
-from typing import FrozenSet
+from typing import FrozenSet, Optional
+
+# oneDNN (inside PyTorch and OpenVINO) reads these; a value such as AVX2 keeps it off AVX-512 and bf16.
+ONEDNN_CAP_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 
 
 @functools.lru_cache(maxsize=1)
@@ -30,14 +34,29 @@ def cpu_name() -> str:
     return _cpuinfo_fields().get("model name") or platform.processor() or platform.machine() or "unknown CPU"
 
 
+def onednn_isa_cap() -> Optional[str]:
+    """The instruction-set cap set for oneDNN in the environment (e.g. 'AVX2'), or None."""
+    for name in ONEDNN_CAP_VARIABLES:
+        value = os.environ.get(name, "").strip().upper()
+        if value and value not in ("ALL", "DEFAULT"):
+            return value
+    return None
+
+
+def _cap_allows(*markers: str) -> bool:
+    cap = onednn_isa_cap()
+    return cap is None or any(marker in cap for marker in markers)
+
+
 def has_avx512() -> bool:
-    return "avx512f" in cpu_flags()
+    return "avx512f" in cpu_flags() and _cap_allows("AVX512", "AVX10", "AMX")
 
 
 def has_bf16() -> bool:
-    """Native bf16 arithmetic (AVX-512 BF16 or AMX), where bf16 inference can beat fp32."""
+    """Native bf16 arithmetic (AVX-512 BF16 or AMX) that oneDNN may use here, where bf16 inference can beat fp32.
+    Under an ISA cap without bf16 (ONEDNN_MAX_CPU_ISA=AVX2), OpenVINO cannot compile for bf16 at all."""
     flags = cpu_flags()
-    return bool({"avx512_bf16", "amx_bf16"} & flags)
+    return bool({"avx512_bf16", "amx_bf16"} & flags) and _cap_allows("BF16", "FP16", "AVX10", "AMX")
 
 
 def torch_kernel_isa() -> str:
@@ -55,17 +74,19 @@ def isa_summary() -> str:
     flags = cpu_flags()
     if not flags:
         return torch_kernel_isa()
-    parts = ["AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"]
+    parts = ["AVX-512" if has_avx512() else "AVX2" if "avx2" in flags else "no AVX2"]
     if has_bf16():
         parts.append("bf16")
-    if "amx_tile" in flags:
+    if "amx_tile" in flags and _cap_allows("AMX"):
         parts.append("AMX")
-    return " + ".join(parts)
+    summary = " + ".join(parts)
+    if onednn_isa_cap():
+        summary += f" (oneDNN capped at {onednn_isa_cap()})"
+    return summary
 
 
 def describe_cpu() -> str:
     """One line for benchmark output, e.g. 'AMD EPYC, 2 threads available: AVX2 (no AVX-512, no bf16)'."""
-    import os
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     missing = [name for name, present in (("AVX-512", has_avx512()), ("bf16", has_bf16())) if not present]
     note = f" (no {', no '.join(missing)})" if missing and cpu_flags() else ""

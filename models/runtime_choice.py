@@ -26,7 +26,7 @@ import torch.nn as nn
 from fileio.atomic_files import atomic_write_bytes
 from fileio.cache import cache_dir
 from models.checkpoint import checkpoint_payload, load_checkpoint, model_kind
-from models.cpu_features import cpu_name, has_bf16, isa_summary, torch_kernel_isa
+from models.cpu_features import cpu_name, has_bf16, isa_summary, onednn_isa_cap, torch_kernel_isa
 from models.graph_export import model_fingerprint
 from models.guided_filter import mask_at_frame_size
 from models.preprocess import prepare_pixels
@@ -94,7 +94,7 @@ def candidates(device: torch.device, runtime: str = "auto", precision: str = "au
         options = [("torch", "fp16"), ("torch", "fp32"), ("torch", "bf16")]
     else:
         options = [("torch", "fp32")] + [(name, "fp32") for name in COMPILED_RUNTIMES if not runtime_missing(name)]
-        if has_bf16() or torch_kernel_isa() in ("AVX512", "AVX512_BF16", "AMX"):
+        if has_bf16() or (onednn_isa_cap() is None and torch_kernel_isa() in ("AVX512", "AVX512_BF16", "AMX")):
             options += [("torch", "bf16")] + ([("openvino", "bf16")] if not runtime_missing("openvino") else [])
     chosen = [(r, p) for r, p in options if runtime in ("auto", r) and precision in ("auto", p)]
     if not chosen and precision != "auto":
@@ -140,18 +140,27 @@ def measure(opened: Dict[Candidate, object], network_config, kind: str,
     """(lower-quartile seconds, largest difference from torch fp32) of each opened candidate, timed round by
     round on the test card."""
     frame, plate = test_card()
-    timings = {candidate: [] for candidate in opened}
     masks, plates = {}, {}
-    order = list(opened.items())
-    for round_number in range(rounds + 1):
+    order = []
+    for candidate, runtime in opened.items():
+        # The first call compiles the graphs: a runtime that cannot run this network here (OpenVINO asked for
+        # bf16 under ONEDNN_MAX_CPU_ISA=AVX2) drops out now.
+        try:
+            masks[candidate] = segment_test_card(runtime, network_config, kind, frame, plate, plates)
+        except Exception:
+            if candidate == ("torch", "fp32"):
+                raise
+            continue
+        order.append((candidate, runtime))
+    timings = {candidate: [] for candidate, _ in order}
+    for round_number in range(rounds):
         # Each round starts one candidate later: a runtime's worker threads stay busy for a moment after its
         # call (PyTorch's most of all) and slow whatever runs next, so no candidate may always follow the same one.
         shift = round_number % len(order)
         for candidate, runtime in order[shift:] + order[:shift]:
             start = time.perf_counter()
             masks[candidate] = segment_test_card(runtime, network_config, kind, frame, plate, plates)
-            if round_number:
-                timings[candidate].append(time.perf_counter() - start)
+            timings[candidate].append(time.perf_counter() - start)
     reference = masks.get(("torch", "fp32"))
     errors = {candidate: float(np.abs(mask - reference).max()) if reference is not None else 0.0
               for candidate, mask in masks.items()}

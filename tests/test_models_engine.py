@@ -256,6 +256,40 @@ def test_bf16_is_a_candidate_only_where_the_cpu_has_it(monkeypatch):
     assert runtime_choice.candidates(torch.device("cpu"), "torch", "bf16") == [("torch", "bf16")]
 
 
+def test_a_onednn_isa_cap_hides_avx512_and_bf16_from_the_choice(monkeypatch):
+    """ONEDNN_MAX_CPU_ISA=AVX2 (how the speed issue measures the AVX2 path on an AVX-512 machine) must take bf16 off
+    the candidates: OpenVINO cannot compile for bf16 under it."""
+    import models.cpu_features as cpu_features
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))
+    monkeypatch.setattr(runtime_choice, "torch_kernel_isa", lambda: "AVX512")
+    for name in cpu_features.ONEDNN_CAP_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert cpu_features.has_avx512() and cpu_features.has_bf16()
+    assert cpu_features.isa_summary() == "AVX-512 + bf16"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    assert not cpu_features.has_avx512() and not cpu_features.has_bf16()
+    assert cpu_features.isa_summary() == "AVX2 (oneDNN capped at AVX2)"
+    monkeypatch.setattr(runtime_choice, "has_bf16", cpu_features.has_bf16)
+    assert all(precision == "fp32" for _, precision in runtime_choice.candidates(torch.device("cpu")))
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert cpu_features.has_avx512() and cpu_features.has_bf16()
+    assert ("torch", "bf16") in runtime_choice.candidates(torch.device("cpu"))
+
+
+def test_a_runtime_that_cannot_run_here_drops_out_of_the_measurement():
+    from models.runtimes import TorchRuntime
+    network = PlateNet(PlateNetConfig(output_stride=4)).eval()
+
+    class CannotCompile:
+        def encode(self, pixels):
+            raise RuntimeError("object is not initialized")
+
+    opened = {("torch", "fp32"): TorchRuntime(network, torch.device("cpu")), ("openvino", "bf16"): CannotCompile()}
+    seconds, errors = runtime_choice.measure(opened, network.config, "plate", rounds=2)
+    assert list(seconds) == [("torch", "fp32")] and errors == {("torch", "fp32"): 0.0}
+    assert runtime_choice.fastest_within_tolerance(list(opened), seconds, errors) == ("torch", "fp32")
+
+
 def test_engine_feeds_the_network_exactly_the_trainers_input(real_pair):
     """The graphs take uint8 pixels and normalise them inside; that must give the trainer's very numbers."""
     from models.engine_graphs import PixelInput
