@@ -52,11 +52,14 @@ def has_avx512() -> bool:
     return "avx512f" in cpu_flags() and _cap_allows("AVX512", "AVX10", "AMX")
 
 
+def _cpu_has_bf16(flags: FrozenSet[str]) -> bool:
+    return bool({"avx512_bf16", "amx_bf16"} & flags)
+
+
 def has_bf16() -> bool:
     """Native bf16 arithmetic (AVX-512 BF16 or AMX) that oneDNN may use here, where bf16 inference can beat fp32.
     Under an ISA cap without bf16 (ONEDNN_MAX_CPU_ISA=AVX2), OpenVINO cannot compile for bf16 at all."""
-    flags = cpu_flags()
-    return bool({"avx512_bf16", "amx_bf16"} & flags) and _cap_allows("BF16", "FP16", "AVX10", "AMX")
+    return _cpu_has_bf16(cpu_flags()) and _cap_allows("BF16", "FP16", "AVX10", "AMX")
 
 
 def torch_kernel_isa() -> str:
@@ -88,6 +91,8 @@ def isa_summary() -> str:
 def describe_cpu() -> str:
     """One line for benchmark output, e.g. 'AMD EPYC, 2 threads available: AVX2 (no AVX-512, no bf16)'."""
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    missing = [name for name, present in (("AVX-512", has_avx512()), ("bf16", has_bf16())) if not present]
-    note = f" (no {', no '.join(missing)})" if missing and cpu_flags() else ""
+    flags = cpu_flags()
+    missing = [name for name, present in (("AVX-512", "avx512f" in flags), ("bf16", _cpu_has_bf16(flags)))
+               if not present]
+    note = f" (no {', no '.join(missing)})" if missing and flags else ""
     return f"{cpu_name()}, {threads} hardware threads: {isa_summary()}{note}; PyTorch kernels: {torch_kernel_isa()}"
