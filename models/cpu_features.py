@@ -83,9 +83,8 @@ def isa_summary() -> str:
     if "amx_tile" in flags and _cap_allows("AMX"):
         parts.append("AMX")
     summary = " + ".join(parts)
-    if onednn_isa_cap():
-        summary += f" (oneDNN capped at {onednn_isa_cap()})"
-    return summary
+    cap = onednn_isa_cap()
+    return f"{summary} (oneDNN capped at {cap})" if cap else summary
 
 
 def describe_cpu() -> str:

@@ -140,27 +140,18 @@ def measure(opened: Dict[Candidate, object], network_config, kind: str,
     """(lower-quartile seconds, largest difference from torch fp32) of each opened candidate, timed round by
     round on the test card."""
     frame, plate = test_card()
+    timings = {candidate: [] for candidate in opened}
     masks, plates = {}, {}
-    order = []
-    for candidate, runtime in opened.items():
-        # The first call compiles the graphs: a runtime that cannot run this network here (OpenVINO asked for
-        # bf16 under ONEDNN_MAX_CPU_ISA=AVX2) drops out now.
-        try:
-            masks[candidate] = segment_test_card(runtime, network_config, kind, frame, plate, plates)
-        except Exception:
-            if candidate == ("torch", "fp32"):
-                raise
-            continue
-        order.append((candidate, runtime))
-    timings = {candidate: [] for candidate, _ in order}
-    for round_number in range(rounds):
+    order = list(opened.items())
+    for round_number in range(rounds + 1):
         # Each round starts one candidate later: a runtime's worker threads stay busy for a moment after its
         # call (PyTorch's most of all) and slow whatever runs next, so no candidate may always follow the same one.
         shift = round_number % len(order)
         for candidate, runtime in order[shift:] + order[:shift]:
             start = time.perf_counter()
             masks[candidate] = segment_test_card(runtime, network_config, kind, frame, plate, plates)
-            timings[candidate].append(time.perf_counter() - start)
+            if round_number:
+                timings[candidate].append(time.perf_counter() - start)
     reference = masks.get(("torch", "fp32"))
     errors = {candidate: float(np.abs(mask - reference).max()) if reference is not None else 0.0
               for candidate, mask in masks.items()}
@@ -177,14 +168,21 @@ def fastest_within_tolerance(options: List[Candidate], seconds: Dict[Candidate, 
 def measure_choice(network: nn.Module, device: torch.device, options: List[Candidate], threads: int) -> Candidate:
     """Opens every option (and PyTorch fp32, the reference), measures them and returns the winner."""
     torch_fp32 = ("torch", "fp32")
+    kind = model_kind(network)
+    frame, plate = test_card()
     opened = {}
     for candidate in options if torch_fp32 in options else [torch_fp32, *options]:
+        # A runtime that cannot load or run this network here simply drops out. OpenVINO compiles on the first
+        # call, so one test-card mask is part of the check (bf16 cannot compile under ONEDNN_MAX_CPU_ISA=AVX2).
         try:
-            opened[candidate] = open_runtime(candidate[0], network, device, candidate[1], threads)
-        except Exception:  # a runtime that cannot load this network here simply drops out
+            runtime = open_runtime(candidate[0], network, device, candidate[1], threads)
+            segment_test_card(runtime, network.config, kind, frame, plate, {})
+        except Exception:
             if candidate == torch_fp32:
                 raise
-    seconds, errors = measure(opened, network.config, model_kind(network))
+            continue
+        opened[candidate] = runtime
+    seconds, errors = measure(opened, network.config, kind)
     return fastest_within_tolerance(options, seconds, errors)
 
 
