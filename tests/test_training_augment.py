@@ -155,6 +155,21 @@ def test_plate_samples_from_real_data_are_seeded_and_cover_every_kind(small_pool
     assert np.array_equal(again.frame, first.frame) and np.array_equal(again.mask, first.mask)
 
 
+def test_real_share_raises_the_real_pairs_and_keeps_the_synthetic_kinds_in_proportion(small_pool):
+    def kind_counts(real_share):
+        kinds = [composite.plate_sample(np.random.default_rng([2, number]), small_pool, (60, 80),
+                                        real_share=real_share).kind for number in range(400)]
+        return {kind: kinds.count(kind) / len(kinds) for kind in ("real", "webcam_cutout", "empty")}
+
+    usual, more_real = kind_counts(None), kind_counts(0.6)
+    # With no portraits in this pool (0.42 of the synthetic 0.75), real pairs are 0.25 of 0.58 of the usual mix,
+    # and with a share of 0.6, 0.6 of 0.6 + 0.4 * 0.33 / 0.75.
+    assert abs(usual["real"] - 0.25 / 0.58) < 0.07 and abs(more_real["real"] - 0.6 / 0.776) < 0.07
+    for counts in (usual, more_real):  # the synthetic kinds keep their 0.15 : 0.18 ratio
+        synthetic = counts["webcam_cutout"] + counts["empty"]
+        assert abs(counts["webcam_cutout"] / synthetic - 0.15 / 0.33) < 0.12
+
+
 def test_real_pairs_keep_the_annotated_person_under_the_label():
     """Crop, zoom, flip, shadows, plate nudge and exposure changes: the marked person stays under its label."""
     from training.data import RealPair

@@ -293,6 +293,9 @@ def test_init_adds_a_scene_context_block_that_starts_out_changing_nothing(pool, 
     assert training_main(["--model", "single", "--context-layers", "2", "--data", str(sets_root),
                           "--out", str(tmp_path / "bad")]) == 2
     assert "--context-layers applies to --model plate" in capsys.readouterr().err
+    assert training_main(["--model", "single", "--real-pairs", "0.4", "--data", str(sets_root),
+                          "--out", str(tmp_path / "bad")]) == 2
+    assert "--real-pairs applies to --model plate" in capsys.readouterr().err
 
 
 def test_init_with_the_lean_decoder_keeps_the_encoder_and_starts_the_decoder_fresh(pool, tmp_path):

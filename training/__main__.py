@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="plate model: share of people whose colours are pulled 30-80 %% of the way towards the "
                              "scene behind them, so that the model learns to find people who barely differ from the "
                              "plate (default 0)")
+    parser.add_argument("--real-pairs", type=share, metavar="FRACTION",
+                        help="plate model: share of training samples that are real webcam pairs from the --data "
+                             "capture sets; the synthetic kinds share the rest in their usual proportions "
+                             "(default 0.25)")
     parser.add_argument("--hard-weight", type=non_negative_float, default=0.0, metavar="W",
                         help="weigh the pixels the model gets wrong 1+W times in the cross-entropy (default 0)")
     parser.add_argument("--guided-weight", type=non_negative_float, default=0.0, metavar="W",
@@ -173,8 +177,9 @@ def run(args) -> int:
                             ("--empty-scenes", args.empty_scenes)):
             if value is not None and args.model == "plate":
                 raise UsageError(f"{flag} applies to the single-frame models, not --model plate; leave it out")
-        if args.context_layers is not None and args.model != "plate":
-            raise UsageError(f"--context-layers applies to --model plate, not --model {args.model}; leave it out")
+        for flag, value in (("--context-layers", args.context_layers), ("--real-pairs", args.real_pairs)):
+            if value is not None and args.model != "plate":
+                raise UsageError(f"{flag} applies to --model plate, not --model {args.model}; leave it out")
         if args.finest_channels is not None and (args.output_stride == 4 or args.decoder_channels == 0):
             raise UsageError("--finest-channels narrows the lean decoder's level at output stride 2; it does nothing "
                              "with --output-stride 4 or --decoder-channels 0: leave one of them out")
@@ -201,7 +206,7 @@ def run(args) -> int:
             decoder_channels=args.decoder_channels, finest_channels=args.finest_channels,
             context_layers=args.context_layers, init=init,
             motion_composites=args.motion_composites, empty_scenes=args.empty_scenes, cast_shadows=args.cast_shadows,
-            camouflage=args.camouflage, hard_weight=args.hard_weight, guided_weight=args.guided_weight,
+            camouflage=args.camouflage, real_pairs=args.real_pairs, hard_weight=args.hard_weight, guided_weight=args.guided_weight,
             teacher=teacher, distill_weight=args.distill_weight)
         if resume is not None:
             from models.checkpoint import read_checkpoint

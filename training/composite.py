@@ -129,12 +129,22 @@ def real_pair(rng: np.random.Generator, pair: RealPair, out_hw: Size, cast_shado
     return PlateSample("real", augment.webcam_look(frame, rng, 0.7), augment.webcam_look(plate, rng, 0.7), mask)
 
 
+def plate_mix(real_share: Optional[float] = None) -> dict:
+    """PLATE_MIX, or with real_share (< 1) the real pairs weighed to make up that share of it; the other kinds
+    keep their weights."""
+    if real_share is None:
+        return PLATE_MIX
+    others = sum(weight for kind, weight in PLATE_MIX.items() if kind != "real")
+    return dict(PLATE_MIX, real=real_share / (1.0 - real_share) * others)
+
+
 def plate_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, cast_shadows: bool = False,
-                 camouflage: float = 0.0) -> PlateSample:
+                 camouflage: float = 0.0, real_share: Optional[float] = None) -> PlateSample:
     """cast_shadows: people throw projected silhouette shadows (labelled background) in synthetic and real pairs.
-    camouflage: the chance that a person's colours are pulled towards the scene behind them."""
+    camouflage: the chance that a person's colours are pulled towards the scene behind them.
+    real_share: the share of real webcam pairs among the samples (None: PLATE_MIX's)."""
     pictures = pool.train_plates
-    kind = choose(rng, PLATE_MIX, {"real": pool.train_pairs, "portrait": pool.portrait_cutouts and pictures,
+    kind = choose(rng, plate_mix(real_share), {"real": pool.train_pairs, "portrait": pool.portrait_cutouts and pictures,
                                    "webcam_cutout": pool.webcam_cutouts and pictures, "empty": pictures})
     if kind == "real":
         return real_pair(rng, pool.train_pairs[rng.integers(len(pool.train_pairs))], out_hw, cast_shadows, camouflage)

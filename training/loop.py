@@ -67,6 +67,7 @@ class TrainSettings:
     empty_scenes: Optional[float] = None  # single model: share of people-free samples; None: the mix's own
     cast_shadows: bool = False  # plate model: people throw projected silhouette shadows (labelled background)
     camouflage: float = 0.0  # plate model: chance that a person's colours are pulled towards the scene behind
+    real_pairs: Optional[float] = None  # plate model: share of samples that are real webcam pairs; None: the mix's own
     hard_weight: float = 0.0  # extra cross-entropy weight on the pixels the model gets wrong
     guided_weight: float = 0.0  # weight of a loss on the mask after the engine's guided upsampling
     teacher: Optional[Path] = None  # a trained network of the same kind whose probabilities the student also learns
@@ -191,10 +192,10 @@ class TrainSamples(Dataset):
 
     def __init__(self, pool: DataPool, kind: str, size: Tuple[int, int], seed: int, in_channels: int,
                  motion: bool = False, cast_shadows: bool = False, empty_share: Optional[float] = None,
-                 camouflage: float = 0.0):
+                 camouflage: float = 0.0, real_share: Optional[float] = None):
         self.pool, self.kind, self.size, self.seed, self.in_channels = pool, kind, size, seed, in_channels
         self.motion, self.cast_shadows, self.empty_share = motion, cast_shadows, empty_share
-        self.camouflage = camouflage
+        self.camouflage, self.real_share = camouflage, real_share
 
     def __len__(self):
         return 2 ** 62
@@ -203,7 +204,8 @@ class TrainSamples(Dataset):
         rng = np.random.default_rng([self.seed, number])
         mask_tensor = lambda m: torch.from_numpy(m.astype(np.float32))[None]  # noqa: E731
         if self.kind == "plate":
-            sample = composite.plate_sample(rng, self.pool, self.size, self.cast_shadows, self.camouflage)
+            sample = composite.plate_sample(rng, self.pool, self.size, self.cast_shadows, self.camouflage,
+                                            self.real_share)
             return (torch.from_numpy(normalise_image(sample.frame, self.in_channels)),
                     torch.from_numpy(normalise_image(sample.plate, self.in_channels)), mask_tensor(sample.mask))
         sample = composite.single_sample(rng, self.pool, self.size, self.motion, self.empty_share)
@@ -237,7 +239,7 @@ def step_loader(settings: TrainSettings, pool: DataPool, in_channels: int, first
     """The batches of steps first_step+1 .. last_step for this process."""
     samples = TrainSamples(pool, settings.model, settings.size, settings.seed, in_channels,
                            settings.motion_composites, settings.cast_shadows, settings.empty_scenes,
-                           settings.camouflage)
+                           settings.camouflage, settings.real_pairs)
     batches = StepBatches(first_step, last_step, settings.batch_size, process.rank, process.world)
     return DataLoader(samples, batch_sampler=batches, num_workers=settings.workers, worker_init_fn=_worker_init,
                       pin_memory=process.device.type == "cuda", prefetch_factor=4 if settings.workers else None)
