@@ -206,7 +206,8 @@ def run(args) -> int:
             decoder_channels=args.decoder_channels, finest_channels=args.finest_channels,
             context_layers=args.context_layers, init=init,
             motion_composites=args.motion_composites, empty_scenes=args.empty_scenes, cast_shadows=args.cast_shadows,
-            camouflage=args.camouflage, real_pairs=args.real_pairs, hard_weight=args.hard_weight, guided_weight=args.guided_weight,
+            camouflage=args.camouflage, real_pairs=args.real_pairs, hard_weight=args.hard_weight,
+            guided_weight=args.guided_weight,
             teacher=teacher, distill_weight=args.distill_weight)
         if resume is not None:
             from models.checkpoint import read_checkpoint

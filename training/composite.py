@@ -144,8 +144,9 @@ def plate_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, cast_sh
     camouflage: the chance that a person's colours are pulled towards the scene behind them.
     real_share: the share of real webcam pairs among the samples (None: PLATE_MIX's)."""
     pictures = pool.train_plates
-    kind = choose(rng, plate_mix(real_share), {"real": pool.train_pairs, "portrait": pool.portrait_cutouts and pictures,
-                                   "webcam_cutout": pool.webcam_cutouts and pictures, "empty": pictures})
+    kind = choose(rng, plate_mix(real_share), {"real": pool.train_pairs,
+                                               "portrait": pool.portrait_cutouts and pictures,
+                                               "webcam_cutout": pool.webcam_cutouts and pictures, "empty": pictures})
     if kind == "real":
         return real_pair(rng, pool.train_pairs[rng.integers(len(pool.train_pairs))], out_hw, cast_shadows, camouflage)
     picture = pictures[rng.integers(len(pictures))]
