@@ -129,24 +129,15 @@ def real_pair(rng: np.random.Generator, pair: RealPair, out_hw: Size, cast_shado
     return PlateSample("real", augment.webcam_look(frame, rng, 0.7), augment.webcam_look(plate, rng, 0.7), mask)
 
 
-def plate_mix(real_share: Optional[float] = None) -> dict:
-    """PLATE_MIX, or with real_share (< 1) the real pairs weighed to make up that share of it; the other kinds
-    keep their weights."""
-    if real_share is None:
-        return PLATE_MIX
-    others = sum(weight for kind, weight in PLATE_MIX.items() if kind != "real")
-    return dict(PLATE_MIX, real=real_share / (1.0 - real_share) * others)
-
-
 def plate_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, cast_shadows: bool = False,
                  camouflage: float = 0.0, real_share: Optional[float] = None) -> PlateSample:
     """cast_shadows: people throw projected silhouette shadows (labelled background) in synthetic and real pairs.
     camouflage: the chance that a person's colours are pulled towards the scene behind them.
     real_share: the share of real webcam pairs among the samples (None: PLATE_MIX's)."""
     pictures = pool.train_plates
-    kind = choose(rng, plate_mix(real_share), {"real": pool.train_pairs,
-                                               "portrait": pool.portrait_cutouts and pictures,
-                                               "webcam_cutout": pool.webcam_cutouts and pictures, "empty": pictures})
+    kind = choose(rng, with_share(PLATE_MIX, "real", real_share),
+                  {"real": pool.train_pairs, "portrait": pool.portrait_cutouts and pictures,
+                   "webcam_cutout": pool.webcam_cutouts and pictures, "empty": pictures})
     if kind == "real":
         return real_pair(rng, pool.train_pairs[rng.integers(len(pool.train_pairs))], out_hw, cast_shadows, camouflage)
     picture = pictures[rng.integers(len(pictures))]
@@ -278,14 +269,16 @@ def empty_scene(rng: np.random.Generator, picture: np.ndarray, out_hw: Size) -> 
     return scene
 
 
-def with_empty_share(mix: dict, empty_share: Optional[float]) -> dict:
-    """The mix with people-free scenes at empty_share of its weight (None: the mix's own share); choose() then
-    renormalises over the kinds the data has, so a pool that lacks some kinds draws empty scenes more often."""
-    if empty_share is None:
+def with_share(mix: dict, kind: str, share: Optional[float]) -> dict:
+    """The mix with one kind at share of its weight and the others scaled to the rest, in the mix's order (the kind
+    is added last if the mix lacks it); None: the mix as it is. choose() then renormalises over the kinds the data
+    has, so a pool that lacks some kinds draws this one more often."""
+    if share is None:
         return mix
-    others = {kind: weight for kind, weight in mix.items() if kind != "empty"}
-    total = sum(others.values())
-    return {**{kind: weight / total * (1.0 - empty_share) for kind, weight in others.items()}, "empty": empty_share}
+    others_total = sum(weight for name, weight in mix.items() if name != kind)
+    shared = {name: share if name == kind else weight / others_total * (1.0 - share) for name, weight in mix.items()}
+    shared.setdefault(kind, share)
+    return shared
 
 
 def single_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, motion: bool = False,
@@ -294,7 +287,7 @@ def single_sample(rng: np.random.Generator, pool: DataPool, out_hw: Size, motion
     sets how often a sample is a people-free scene with an empty mask."""
     people = pool.portrait_cutouts + pool.webcam_cutouts
     full_bodies = [cut for cut in people if not cut.cut_at_bottom] or people
-    kind = choose(rng, with_empty_share(SINGLE_MOTION_MIX if motion else SINGLE_MIX, empty_share),
+    kind = choose(rng, with_share(SINGLE_MOTION_MIX if motion else SINGLE_MIX, "empty", empty_share),
                   {"photo": pool.train_photos, "composite": people and pool.train_plates,
                    "webcam": pool.train_pairs, "motion": full_bodies and pool.train_plates,
                    "empty": pool.train_plates})
